@@ -1,0 +1,194 @@
+"""Read user YAML safely, remembering the line of every value.
+
+Safety, not just parsing: only plain data types are built (SafeLoader), files that are too large,
+not UTF-8, or whose aliases would expand to an enormous document ("billion laughs") are refused
+before anything is built, and duplicate keys — which PyYAML silently resolves to the last one —
+are reported, since in a hand-edited fleet file they are nearly always a mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.errors import InputError, Problem
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+# Nodes a document may expand to once aliases are followed. A 10,000-node fleet file is far below.
+MAX_EXPANDED_NODES = 2_000_000
+MAX_DEPTH = 64
+
+
+@dataclass
+class Document:
+    """A parsed file: its data and, for each YAML path, the 1-based line it starts on."""
+
+    file: str
+    data: Any
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    def line_of(self, loc: tuple) -> int | None:
+        """Line of the deepest known prefix of `loc` (pydantic locations can point below a value)."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), None)
+
+
+def _fail(file: str, message: str, line: int | None = None, hint: str | None = None) -> InputError:
+    return InputError([Problem(message, "", line, hint, file)])
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read a user file as UTF-8 text, turning every OS-level failure into an InputError."""
+    file = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise _fail(file, "file not found", hint="check the path")
+    if p.is_dir():
+        raise _fail(file, "is a directory, not a file", hint="pass the path of a YAML file")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _fail(
+                file,
+                f"file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB",
+                hint="a fleet file this large is almost certainly not one; check the path",
+            )
+        raw = p.read_bytes()
+    except PermissionError:
+        raise _fail(file, "cannot be read (permission denied)", hint="check the file's permissions")
+    except OSError as exc:
+        raise _fail(file, f"cannot be read: {exc.strerror or exc}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _fail(
+            file,
+            f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            line,
+            "save the file as UTF-8",
+        )
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int, file: str) -> int:
+    """Number of nodes the document has once every alias is expanded (aliases share node objects)."""
+    if depth > MAX_DEPTH:
+        raise _fail(
+            file,
+            f"nested more than {MAX_DEPTH} levels deep",
+            node.start_mark.line + 1,
+            "a fleet file is a few levels deep; check the indentation",
+        )
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # guards against recursive aliases while we descend
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_size(child, memo, depth + 1, file)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, memo, depth + 1, file)
+            total += _expanded_size(v, memo, depth + 1, file)
+    if total > MAX_EXPANDED_NODES:
+        raise _fail(
+            file,
+            f"expands to more than {MAX_EXPANDED_NODES:,} values through aliases",
+            node.start_mark.line + 1,
+            "remove the nested '*alias' references",
+        )
+    memo[key] = total
+    return total
+
+
+def _index_lines(node: yaml.Node, loc: tuple, lines: dict[tuple, int], problems: list[Problem], file: str) -> None:
+    if loc not in lines:
+        lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _index_lines(child, loc + (i,), lines, problems, file)
+    elif isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else None
+            if key is not None:
+                # YAML `0:` is an int key; both spellings address the same place.
+                typed = int(key) if isinstance(key, str) and key.isdigit() else key
+                if typed in seen:
+                    problems.append(
+                        Problem(
+                            f"duplicate key '{key}' (first on line {seen[typed]})",
+                            _render(loc + (typed,)),
+                            k.start_mark.line + 1,
+                            "keep one of them",
+                            file,
+                        )
+                    )
+                else:
+                    seen[typed] = k.start_mark.line + 1
+                lines[loc + (typed,)] = k.start_mark.line + 1
+                _index_lines(v, loc + (typed,), lines, problems, file)
+                lines[loc + (typed,)] = k.start_mark.line + 1
+
+
+def _render(loc: tuple) -> str:
+    from planner.errors import yaml_path
+
+    return yaml_path(loc)
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse YAML text into plain data plus a line index; every failure is an InputError."""
+    if "\t" in text:
+        # YAML forbids tabs for indentation; PyYAML's own message for them is cryptic.
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.lstrip(" ")
+            if stripped.startswith("\t"):
+                raise _fail(file, "indented with a tab character", number, "YAML indentation must use spaces")
+    if not text.strip():
+        raise _fail(file, "the file is empty", hint="start from examples/fleet.yaml")
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise _fail(file, "the file holds no YAML document", hint="start from examples/fleet.yaml")
+            _expanded_size(node, {}, 0, file)
+            lines: dict[tuple, int] = {}
+            problems: list[Problem] = []
+            _index_lines(node, (), lines, problems, file)
+            if problems:
+                raise InputError(problems)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise _fail(file, f"YAML syntax error: {reason}", line, "fix the YAML syntax near this line")
+    except yaml.YAMLError as exc:
+        raise _fail(file, f"YAML error: {exc}")
+    except RecursionError:
+        raise _fail(file, "nested too deeply to read", hint="a fleet file is a few levels deep")
+    return Document(file, data, lines)
+
+
+def load_document(path: str | os.PathLike) -> Document:
+    """Read and parse a YAML (or JSON, which is YAML) file."""
+    text = read_text(path)
+    return parse_yaml(text, str(path))
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
