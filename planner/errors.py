@@ -29,12 +29,12 @@ class Problem:
         )
 
     def format(self) -> str:
-        where = self.file or "<input>"
+        where = self.file or ""
         if self.line is not None:
             where += f":{self.line}"
         if self.path:
-            where += f": {self.path}"
-        text = f"{where}: {self.message}"
+            where += f": {self.path}" if where else self.path
+        text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text += f" ({self.hint})"
         return text

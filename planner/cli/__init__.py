@@ -1,0 +1,25 @@
+"""The `mig-plan` command line (typer): one module per command, wired together here."""
+
+from __future__ import annotations
+
+import typer
+
+from planner.cli import catalog as catalog_cmd
+from planner.cli import schema as schema_cmd
+from planner.cli import validate as validate_cmd
+
+app = typer.Typer(
+    name="mig-plan",
+    help="Plan a GPU inference fleet: GPUs, MIG layouts, replica placement, cost — with a proven bound.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("validate")(validate_cmd.validate)
+app.command("catalog")(catalog_cmd.catalog)
+app.command("schema")(schema_cmd.schema)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,101 @@
+"""Turn pydantic's validation errors into `Problem`s a user can act on.
+
+pydantic reports a location tuple and a terse message; a user needs the YAML path, the line, and
+for an unknown key the key they probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import Problem, yaml_path
+from planner.yamlio import Document
+
+
+def suggest(word: str, choices: typing.Iterable[str]) -> str | None:
+    """'did you mean' for a misspelt name, or None when nothing is close."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _container_item(annotation: Any, key: Any) -> Any:
+    """The annotation one step inside a list/dict annotation (through Optional and Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            inner = _container_item(arg, key)
+            if inner is not None:
+                return inner
+        return None
+    if origin is list and isinstance(key, int):
+        return typing.get_args(annotation)[0]
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def fields_at(root: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names allowed at the mapping addressed by `loc`."""
+    annotation: Any = root
+    for part in loc:
+        models = _models_in(annotation)
+        if models and isinstance(part, str) and part in models[0].model_fields:
+            annotation = models[0].model_fields[part].annotation
+            continue
+        inner = _container_item(annotation, part)
+        if inner is None:
+            return []
+        annotation = inner
+    models = _models_in(annotation)
+    return list(models[0].model_fields) if models else []
+
+
+def _message(err: dict) -> tuple[str, str | None]:
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "missing":
+        return f"missing required key '{err['loc'][-1]}'", None
+    if kind.startswith("value_error"):
+        return msg.removeprefix("Value error, "), None
+    if kind in ("int_type", "float_type", "string_type", "bool_type", "dict_type", "list_type", "model_type",
+                "int_from_float", "literal_error", "model_attributes_type"):
+        given = err.get("input")
+        shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+        return f"{msg[0].lower()}{msg[1:]}, got {shown}", None
+    if kind == "finite_number":
+        return "must be a finite number (not NaN or infinity)", None
+    return msg[0].lower() + msg[1:], None
+
+
+def problems_from_validation(exc: ValidationError, root: type[BaseModel], doc: Document, prefix: tuple = ()) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = fields_at(root, loc[len(prefix):-1])
+            guess = suggest(key, allowed)
+            hint = f"did you mean '{guess}'?" if guess else (f"allowed keys: {', '.join(allowed)}" if allowed else None)
+            problems.append(Problem(f"unknown key '{key}'", yaml_path(loc), doc.line_of(loc), hint, doc.file))
+            continue
+        message, hint = _message(err)
+        problems.append(Problem(message, yaml_path(loc), doc.line_of(loc), hint, doc.file))
+    return problems
