@@ -271,7 +271,7 @@ def _check_market(fleet: Fleet, check: Checker) -> None:
 
 def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int, Any]:
     from planner.catalog.models import UnknownModel, resolve_model
-    from planner.perf import valid_units
+    from planner.perf.units import unit_problem
 
     updates: dict[int, Any] = {}
     _check_unique([(w.name, ("workloads", i, "name")) for i, w in enumerate(fleet.workloads)], "workload", check)
@@ -300,7 +300,7 @@ def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int
         if w.capacity is not None or w.memory_gb is not None:
             check.add(loc, "'capacity' and 'memory_gb' are for generic workloads", "add 'kind: generic' or remove them")
         try:
-            preset = resolve_model(w.model)
+            preset = resolve_model(w.model, w.kind)
         except UnknownModel as exc:
             check.add(loc + ("model",), str(exc), "see `mig-plan catalog models`")
             continue
@@ -311,12 +311,9 @@ def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int
             check.add(loc + ("kind",), f"kind '{kind}' does not match the model, which is '{preset.kind}'")
             continue
         kind = preset.kind
-        if w.target.unit not in valid_units(kind):
-            check.add(
-                loc + ("target",),
-                f"'{w.target.unit}' is not a unit for a {kind} model",
-                f"use one of: {', '.join(valid_units(kind))}",
-            )
+        wrong_unit = unit_problem(kind, w.target.unit)
+        if wrong_unit:
+            check.add(loc + ("target",), wrong_unit)
         if kind == "llm" and w.tokens is None:
             check.add(loc, "an LLM workload needs 'tokens: {input: N, output: M}' (typical prompt and answer lengths)")
         if kind != "llm" and w.tokens is not None:
