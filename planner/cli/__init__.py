@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from planner.cli import catalog as catalog_cmd
+from planner.cli import estimate as estimate_cmd
 from planner.cli import schema as schema_cmd
 from planner.cli import validate as validate_cmd
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 
 app.command("validate")(validate_cmd.validate)
+app.command("estimate")(estimate_cmd.estimate)
 app.command("catalog")(catalog_cmd.catalog)
 app.command("schema")(schema_cmd.schema)
 

@@ -1,0 +1,353 @@
+"""Counts → a concrete plan: named nodes, GPU indices, MIG starts, replica assignments.
+
+Solver-neutral: reads the problem and a `CountSolution`, writes a `Plan`. Choices made here:
+- inventory nodes are used in file order; kept nodes first (their layouts do not change);
+- each layout kind is dealt to the fresh node with the most free GPUs, so identical layouts spread
+  over nodes (replicas can then spread) and equal counts give identical nodes;
+- on a fresh inventory node, a GPU whose new layout equals today's keeps its index;
+- replicas go to the unit on the node hosting the fewest replicas of that workload so far, and
+  workloads that must spread are placed first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from planner import mig
+from planner.naming import gpu_layout_token, node_config_name
+from planner.plan import (
+    Change,
+    GpuPlan,
+    Instance,
+    NodePlan,
+    Plan,
+    ReplicaGroup,
+    Rounding,
+    SolverInfo,
+    WorkloadPlan,
+)
+from planner.problem import FULL, PRICE_SCALE, LayoutOption, NodeGroup, PlanningProblem
+from planner.resources import Resource
+from planner.solution import CountSolution
+
+
+@dataclass
+class _Unit:
+    """One place a replica can run: a MIG instance, a whole GPU, or a TP group."""
+
+    node: int  # index into _Draft.nodes
+    resource: str
+    gpus: tuple[int, ...]
+    start: int | None = None  # MIG instances
+    workload: str | None = None
+
+
+@dataclass
+class _Node:
+    name: str
+    group: NodeGroup
+    kept: bool
+    layouts: dict[int, LayoutOption | None] = field(default_factory=dict)  # gpu index -> layout (None idle)
+    tp_groups: list[tuple[int, ...]] = field(default_factory=list)
+    positions: dict[int, tuple] = field(default_factory=dict)  # gpu index -> positional MIG layout
+
+
+def _market_names(problem: PlanningProblem) -> dict[int, list[str]]:
+    counters: Counter = Counter()
+    names: dict[int, list[str]] = {}
+    for g in problem.groups:
+        if g.origin == "market":
+            names[g.id] = [f"{g.node_type}-new-{counters[g.node_type] + i}" for i in range(g.available)]
+            counters[g.node_type] += g.available
+    return names
+
+
+def _deal_layouts(nodes: list[_Node], free: list[list[int]], layouts: list[tuple[LayoutOption, int]]) -> None:
+    """Give each fresh node's free GPUs their layouts, spreading every layout kind across nodes."""
+    remaining = [len(f) for f in free]
+    assigned: list[list[LayoutOption]] = [[] for _ in nodes]
+    for layout, count in layouts:
+        for _ in range(count):
+            best = max(range(len(nodes)), key=lambda i: (remaining[i], -i))
+            if remaining[best] <= 0:
+                raise AssertionError("more GPU layouts than free GPUs: solver output is inconsistent")
+            assigned[best].append(layout)
+            remaining[best] -= 1
+    for node, indices, chosen in zip(nodes, free, assigned):
+        chosen.sort(key=lambda lay: lay.key)
+        today = node.group.today
+        slots = list(indices)
+        # Keep today's layout on its own GPU index where the new layout equals it.
+        if today is not None:
+            for layout in list(chosen):
+                for i in slots:
+                    if _same(today[i], layout):
+                        node.layouts[i] = layout
+                        slots.remove(i)
+                        chosen.remove(layout)
+                        break
+        for i, layout in zip(slots, chosen):
+            node.layouts[i] = layout
+        for i in slots[len(chosen):]:
+            node.layouts[i] = None
+
+
+def _same(today, layout: LayoutOption) -> bool:
+    if today == "off":
+        return layout.mode == "full"
+    if today is None or layout.mode != "mig":
+        return False
+    return tuple(sorted(Counter(today).items())) == layout.counts
+
+
+def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
+    loaded = problem.loaded
+    catalog = loaded.catalog
+    market_names = _market_names(problem)
+    nodes: list[_Node] = []
+    releasable: list[str] = []
+
+    for group in problem.groups:
+        names = list(group.names) if group.origin == "inventory" else market_names[group.id]
+        used = 0
+        if group.kept is not None:
+            for k, packing in enumerate(group.kept.packings):
+                for _ in range(sol.kept.get((group.id, k), 0)):
+                    node = _Node(names[used], group, kept=True)
+                    used += 1
+                    node.tp_groups = list(packing.groups)
+                    in_tp = {i for t in packing.groups for i in t}
+                    for i, today in enumerate(group.today):
+                        if today == "off":
+                            node.layouts[i] = None if i in in_tp else FULL
+                        else:
+                            node.layouts[i] = LayoutOption.of_counts(tuple(sorted(Counter(today).items())))
+                    nodes.append(node)
+        fresh_nodes: list[_Node] = []
+        free: list[list[int]] = []
+        for k, packing in enumerate(group.packings):
+            for _ in range(sol.fresh.get((group.id, k), 0)):
+                node = _Node(names[used], group, kept=False)
+                used += 1
+                node.tp_groups = list(packing.groups)
+                in_tp = {i for t in packing.groups for i in t}
+                free.append([i for i in range(group.gpus_per_node) if i not in in_tp])
+                fresh_nodes.append(node)
+        layouts = [
+            (layout, sol.layouts.get((group.id, layout.key), 0))
+            for layout in problem.layouts[group.gpu]
+            if sol.layouts.get((group.id, layout.key), 0)
+        ]
+        _deal_layouts(fresh_nodes, free, layouts)
+        nodes.extend(fresh_nodes)
+        if group.origin == "inventory":
+            releasable.extend(names[used:])
+
+    # Units of every node, in node and GPU order.
+    units: list[_Unit] = []
+    for ni, node in enumerate(nodes):
+        gpu = catalog.gpu(node.group.gpu)
+        for t in sorted(node.tp_groups):
+            units.append(_Unit(ni, str(Resource.tp(gpu.name, len(t))), tuple(t)))
+        for i in sorted(node.layouts):
+            layout = node.layouts[i]
+            if layout is None:
+                continue
+            if layout.mode == "full":
+                units.append(_Unit(ni, gpu.name, (i,)))
+                continue
+            positional = mig.place(gpu, dict(layout.counts))
+            if positional is None:
+                raise AssertionError(f"layout {layout.key} does not fit {gpu.name}")
+            node.positions[i] = positional
+            for p in positional:
+                units.append(_Unit(ni, f"{gpu.name}/{p.profile}", (i,), p.start))
+
+    _assign_replicas(problem, sol, nodes, units)
+    return _build_plan(problem, sol, nodes, units, releasable)
+
+
+def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node], units: list[_Unit]) -> None:
+    free: dict[tuple[int, str], list[_Unit]] = {}
+    for u in units:
+        free.setdefault((nodes[u.node].group.id, u.resource), []).append(u)
+    order = sorted(range(len(problem.demands)), key=lambda w: (not problem.demands[w].spread, w))
+    for w in order:
+        name = problem.demands[w].name
+        hosted: Counter = Counter()
+        for (wi, g, res), count in sorted(sol.replicas.items()):
+            if wi != w:
+                continue
+            pool = free.get((g, res), [])
+            for _ in range(count):
+                if not pool:
+                    raise AssertionError(f"no free {res} left in group {g} for {name}")
+                best = min(range(len(pool)), key=lambda i: (hosted[pool[i].node], i))
+                unit = pool.pop(best)
+                unit.workload = name
+                hosted[unit.node] += 1
+
+
+def _gpu_plans(node: _Node, units_by_gpu: dict[int, list[_Unit]], tp_names: dict[tuple, str]) -> list[GpuPlan]:
+    out = []
+    tp_of = {i: t for t in node.tp_groups for i in t}
+    for i in range(node.group.gpus_per_node):
+        if i in tp_of:
+            t = tp_of[i]
+            out.append(GpuPlan(index=i, mode="tp", group=tp_names.get(t), workload=units_by_gpu[t[0]][0].workload if units_by_gpu.get(t[0]) else None))
+            continue
+        layout = node.layouts.get(i)
+        if layout is None:
+            out.append(GpuPlan(index=i, mode="idle"))
+        elif layout.mode == "full":
+            unit = units_by_gpu[i][0]
+            out.append(GpuPlan(index=i, mode="full", workload=unit.workload))
+        else:
+            instances = [
+                Instance(profile=u.resource.split("/", 1)[1], start=u.start, workload=u.workload)
+                for u in sorted(units_by_gpu.get(i, []), key=lambda u: u.start)
+            ]
+            out.append(GpuPlan(index=i, mode="mig", instances=instances))
+    return out
+
+
+def _layout_text(today) -> str:
+    if today == "off":
+        return "off"
+    if today is None:
+        return "unknown"
+    return ",".join(today) if today else "empty"
+
+
+def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node], units: list[_Unit], releasable: list[str]) -> Plan:
+    loaded = problem.loaded
+    carrying = {u.node for u in units if u.workload is not None}
+    units_by_node: dict[int, dict[int, list[_Unit]]] = {}
+    for u in units:
+        units_by_node.setdefault(u.node, {}).setdefault(u.gpus[0], []).append(u)
+
+    node_plans: list[NodePlan] = []
+    changes: list[Change] = []
+    tp_counter: Counter = Counter()
+    for ni, node in enumerate(nodes):
+        group = node.group
+        if ni not in carrying:
+            if group.origin == "inventory":
+                releasable.append(node.name)
+            continue
+        tp_names = {}
+        for t in sorted(node.tp_groups):
+            owner = units_by_node.get(ni, {}).get(t[0], [None])[0]
+            label = owner.workload if owner is not None and owner.workload else "idle"
+            tp_names[t] = f"{label}-{tp_counter[label]}"
+            tp_counter[label] += 1
+        gpus = _gpu_plans(node, units_by_node.get(ni, {}), tp_names)
+        per_gpu = [
+            [inst.profile for inst in gp.instances] if gp.mode == "mig" else None for gp in gpus
+        ]
+        node_plans.append(
+            NodePlan(
+                name=node.name,
+                type=group.node_type,
+                gpu=group.gpu,
+                origin=group.origin,
+                price_per_hour=group.price,
+                mig_config=node_config_name(per_gpu),
+                kept=node.kept,
+                gpus=gpus,
+            )
+        )
+        if group.today is not None and not node.kept:
+            changed = [i for i, gp in enumerate(gpus) if gpu_layout_token(per_gpu[i]) != gpu_layout_token(
+                None if group.today[i] == "off" else list(group.today[i]))]
+            if changed:
+                changes.append(
+                    Change(
+                        node=node.name,
+                        gpus=changed,
+                        **{"from": [_layout_text(group.today[i]) for i in changed]},
+                        to=[_layout_text("off" if per_gpu[i] is None else tuple(per_gpu[i])) for i in changed],
+                    )
+                )
+
+    workloads = _workload_plans(problem, nodes, units)
+    cost = round(sum(n.price_per_hour for n in node_plans), 6)
+    bound = None
+    if sol.bound_scaled is not None:
+        slack = problem.rounding.price_max_error * sum(g.available for g in problem.groups)
+        bound = max(0.0, round(sol.bound_scaled / PRICE_SCALE - slack, 6))
+        bound = min(bound, cost)
+    gap = round((cost - bound) / cost, 6) if bound is not None and cost > 0 else (0.0 if bound is not None else None)
+    status = sol.status
+    if status == "optimal" and gap and gap > 1e-9:
+        status = "feasible"
+    settings = loaded.fleet.solver
+    return Plan(
+        fleet=loaded.fleet.name,
+        fleet_sha256=loaded.sha256,
+        status=status,
+        cost_per_hour=cost,
+        lower_bound_per_hour=bound,
+        gap=gap,
+        solver=SolverInfo(
+            name=sol.solver,
+            seconds=round(sol.seconds, 3),
+            workers=sol.workers,
+            seed=sol.seed,
+            time_limit_s=settings.time_limit_s,
+            notes=list(sol.notes),
+        ),
+        workloads=workloads,
+        nodes=node_plans,
+        releasable=sorted(set(releasable), key=releasable.index),
+        changes=changes,
+        rounding=Rounding(
+            price_max_error_per_node=round(problem.rounding.price_max_error, 6),
+            capacity_max_relative_error=round(problem.rounding.capacity_max_relative_error, 8),
+            note="prices are solved in $0.001/h steps; each replica's throughput is rounded down and each"
+            " target up, so the plan meets the true targets; the bound holds for the rounded capacities",
+        ),
+    )
+
+
+def _unit_share(problem: PlanningProblem, node: _Node, unit: _Unit) -> float:
+    """Cost of a unit: the node's price split over its GPUs, MIG slices by memory slots."""
+    per_gpu = node.group.price / node.group.gpus_per_node
+    if "/" in unit.resource and not unit.resource.split("/")[1].startswith("tp"):
+        gpu = problem.loaded.catalog.gpu(node.group.gpu)
+        profile = gpu.mig.profile(unit.resource.split("/")[1])
+        return per_gpu * profile.slots / gpu.mig.slots
+    return per_gpu * len(unit.gpus)
+
+
+def _workload_plans(problem: PlanningProblem, nodes: list[_Node], units: list[_Unit]) -> list[WorkloadPlan]:
+    fleet = problem.loaded.fleet
+    out = []
+    for w, demand in zip(fleet.workloads, problem.demands):
+        counts: Counter = Counter()
+        cost = 0.0
+        for u in units:
+            if u.workload == w.name:
+                counts[u.resource] += 1
+                cost += _unit_share(problem, nodes[u.node], u)
+        groups = []
+        capacity = 0.0
+        for res_text in sorted(counts):
+            from planner.resources import parse_resource
+
+            est = problem.perf.estimate(w, parse_resource(res_text))
+            each = est.throughput or 0.0
+            capacity += each * counts[res_text]
+            groups.append(ReplicaGroup(resource=res_text, count=counts[res_text], throughput_each=round(each, 4), source=est.source))
+        out.append(
+            WorkloadPlan(
+                name=w.name,
+                target=w.target.as_dict(),
+                capacity=round(capacity, 4),
+                headroom=round(capacity / demand.target - 1, 4),
+                replicas=groups,
+                cost_per_hour=round(cost, 4),
+            )
+        )
+    return out

@@ -1,0 +1,132 @@
+"""The plan file (DESIGN §3, public contract) as pydantic models, with YAML/JSON I/O.
+
+Fields may be added, never renamed or repurposed: users' scripts read these files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+
+from planner.errors import InputError, Problem
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SolverInfo(_Model):
+    name: str
+    seconds: float
+    workers: int
+    seed: int
+    time_limit_s: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class ReplicaGroup(_Model):
+    resource: str
+    count: int
+    throughput_each: float
+    source: Literal["estimate", "measured"]
+
+
+class WorkloadPlan(_Model):
+    name: str
+    target: dict[str, float]
+    capacity: float  # same unit as target
+    headroom: float  # capacity / target - 1
+    replicas: list[ReplicaGroup]
+    cost_per_hour: float  # share of node cost, by the GPU share its replicas take
+
+
+class Instance(_Model):
+    profile: str
+    start: int
+    workload: str | None
+
+
+class GpuPlan(_Model):
+    index: int
+    mode: Literal["mig", "full", "tp", "idle"]
+    instances: list[Instance] | None = None  # mode mig
+    group: str | None = None  # mode tp: the TP group's id, shared by its GPUs
+    workload: str | None = None  # mode full / tp
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler):
+        # Only the fields of the GPU's mode are written: {index, mode: tp, group, workload}.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class NodePlan(_Model):
+    name: str
+    type: str
+    gpu: str
+    origin: Literal["inventory", "market"]
+    price_per_hour: float
+    mig_config: str
+    kept: bool  # layout unchanged against the fleet file's nodes[].mig
+    gpus: list[GpuPlan]
+
+
+class Change(_Model):
+    node: str
+    gpus: list[int]
+    from_: list[str] = Field(alias="from")
+    to: list[str]
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Rounding(_Model):
+    price_max_error_per_node: float
+    capacity_max_relative_error: float
+    note: str
+
+
+class Plan(_Model):
+    version: Literal[1] = 1
+    fleet: str
+    fleet_sha256: str
+    status: Literal["optimal", "feasible", "infeasible", "unknown"]
+    cost_per_hour: float
+    lower_bound_per_hour: float | None
+    gap: float | None
+    solver: SolverInfo
+    workloads: list[WorkloadPlan]
+    nodes: list[NodePlan]
+    releasable: list[str] = Field(default_factory=list)  # inventory nodes the plan leaves empty
+    changes: list[Change] = Field(default_factory=list)
+    rounding: Rounding | None = None
+
+    def to_data(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def dump_plan(plan: Plan, fmt: str) -> str:
+    data = plan.to_data()
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
+
+
+def plan_format(path: str | Path) -> str:
+    return "json" if str(path).lower().endswith(".json") else "yaml"
+
+
+def load_plan(path: str | Path) -> Plan:
+    from planner.spec.errors import problems_from_validation
+    from planner.yamlio import load_document
+
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise InputError([Problem("not a plan file: the top level is not a mapping", "", 1, None, str(path))])
+    try:
+        return Plan.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, Plan, doc))

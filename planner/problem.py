@@ -1,0 +1,336 @@
+"""The solver-neutral planning problem: what may run where, at what price, for which throughput.
+
+Built once from a loaded fleet and the performance model; every solver back end reads this and
+nothing else. Following DESIGN §4, nodes are aggregated into *groups* of interchangeable nodes
+(same node type, origin, price and — for today's inventory — same current layout), GPUs choose
+among a small set of *layouts* (the maximal MIG profile multisets, MIG off, and today's
+layouts), and nodes choose a *packing* of tensor-parallel groups that are NVLink cliques.
+
+Integers: CP-SAT has no floats, so prices and throughputs are scaled here, in one place.
+Prices are scaled to thousandths of a dollar per hour (rounded); capacities are rounded DOWN and
+targets UP, so every plan the integer model accepts meets the true targets. `Rounding` reports
+the worst error both scalings introduce.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from planner import mig
+from planner.offers import used_node_types
+from planner.perf import Estimate, PerfModel
+from planner.resources import Resource
+from planner.spec import LoadedFleet
+from planner.topology import group_packings
+
+PRICE_SCALE = 1000  # integer price units per dollar-hour
+# A capacity is scaled so that the smallest one relevant to its workload has at least this many
+# integer units: the rounding then costs at most 1/CAPACITY_RESOLUTION of any replica's throughput.
+CAPACITY_RESOLUTION = 10_000
+
+Counts = tuple[tuple[str, int], ...]  # a MIG profile multiset, sorted
+
+
+@dataclass(frozen=True)
+class LayoutOption:
+    """What one GPU runs: a MIG profile multiset, or MIG off (a whole GPU for one replica)."""
+
+    key: str  # "mig:3g.40gb*2" or "full"
+    mode: str  # "mig" | "full"
+    counts: Counts = ()
+
+    @staticmethod
+    def of_counts(counts: Counts) -> "LayoutOption":
+        return LayoutOption("mig:" + ",".join(f"{p}*{n}" for p, n in counts), "mig", counts)
+
+
+FULL = LayoutOption("full", "full")
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Tensor-parallel groups one node holds at once; `groups` are witness GPU indices."""
+
+    groups: tuple[tuple[int, ...], ...]
+
+    @property
+    def gpus(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+    def count(self, size: int) -> int:
+        return sum(1 for g in self.groups if len(g) == size)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A node of today's inventory left exactly as it is: fixed MIG GPUs, MIG-off GPUs free."""
+
+    fixed: Counts  # MIG profiles summed over the node's MIG GPUs
+    fixed_layouts: tuple[LayoutOption, ...]  # one per MIG GPU (for distinct-layout counting)
+    off: tuple[int, ...]  # indices of GPUs with MIG off today
+    packings: tuple[Packing, ...]  # TP groups among the MIG-off GPUs
+
+
+@dataclass
+class NodeGroup:
+    """Interchangeable nodes: one node type, origin and price (and today's layout, inventory)."""
+
+    id: int
+    node_type: str
+    gpu: str
+    gpus_per_node: int
+    nvlink: object
+    origin: str  # "inventory" | "market"
+    price: float  # dollars per node-hour
+    price_scaled: int
+    available: int
+    names: tuple[str, ...]  # inventory node names (empty for market groups)
+    packings: tuple[Packing, ...]
+    today: tuple | None  # per-GPU layouts today, when every GPU's layout is known
+    kept: Kept | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Workload `workload` may run a replica on `resource` at `throughput` (its target unit)."""
+
+    workload: int
+    resource: Resource
+    throughput: float
+    capacity: int  # scaled, rounded down
+    estimate: Estimate
+
+
+@dataclass
+class Demand:
+    name: str
+    unit: str
+    target: float
+    scale: float  # integer units per target unit
+    target_scaled: int  # rounded up
+    min_replicas: int
+    max_replicas: int | None
+    spread: bool  # replicas must sit on at least two nodes
+
+
+@dataclass
+class Rounding:
+    price_max_error: float = 0.0  # dollars per node-hour, worst node
+    capacity_max_relative_error: float = 0.0  # worst replica's throughput lost to rounding down
+    dropped: list[str] = field(default_factory=list)  # candidates too small to represent
+
+
+@dataclass
+class PlanningProblem:
+    loaded: LoadedFleet
+    perf: PerfModel
+    groups: list[NodeGroup]
+    layouts: dict[str, list[LayoutOption]]  # per GPU type, FULL last
+    demands: list[Demand]
+    candidates: dict[tuple[int, str], list[Candidate]]  # (workload index, GPU) -> candidates
+    rounding: Rounding
+
+    def resources_of(self, gpu: str) -> list[Resource]:
+        """Every resource kind a GPU type's layouts and packings can supply."""
+        out: dict[Resource, None] = {}
+        for layout in self.layouts[gpu]:
+            for p, _ in layout.counts:
+                out.setdefault(Resource.mig(gpu, p), None)
+        out.setdefault(Resource.full(gpu), None)
+        for g in self.groups:
+            if g.gpu == gpu:
+                for packing in g.packings + (g.kept.packings if g.kept else ()):
+                    for group in packing.groups:
+                        out.setdefault(Resource.tp(gpu, len(group)), None)
+        return list(out)
+
+
+def _node_price(loaded: LoadedFleet, node_type: str, override: float | None) -> float:
+    if override is not None:
+        return override
+    nt = loaded.fleet.node_types[node_type]
+    if nt.price_per_hour is not None:
+        return nt.price_per_hour
+    return nt.count * loaded.catalog.gpu(nt.gpu).price_per_hour
+
+
+def _as_counts(profiles) -> Counts:
+    return tuple(sorted(Counter(profiles).items()))
+
+
+def _packings(count: int, nvlink, indices: tuple[int, ...] | None = None) -> tuple[Packing, ...]:
+    if indices is None:
+        return tuple(Packing(p) for p in group_packings(count, nvlink))
+    # TP groups among a subset of GPUs (today's MIG-off GPUs): restrict the topology to them.
+    from planner.topology import nvlink_graph
+
+    graph = nvlink_graph(count, nvlink).subgraph(indices)
+    local = {g: i for i, g in enumerate(indices)}
+    groups = [[local[a], local[b]] for a, b in graph.edges]
+    packs = group_packings(len(indices), groups if groups else "none")
+    return tuple(Packing(tuple(tuple(indices[i] for i in g) for g in p)) for p in packs)
+
+
+def _kept(today: tuple, count: int, nvlink) -> Kept:
+    fixed: Counter = Counter()
+    layouts = []
+    off = []
+    for i, layout in enumerate(today):
+        if layout == "off":
+            off.append(i)
+        else:
+            fixed.update(layout)
+            layouts.append(LayoutOption.of_counts(_as_counts(layout)))
+    return Kept(tuple(sorted(fixed.items())), tuple(layouts), tuple(off), _packings(count, nvlink, tuple(off)))
+
+
+def _groups(loaded: LoadedFleet) -> tuple[list[NodeGroup], Rounding]:
+    fleet = loaded.fleet
+    rounding = Rounding()
+    groups: list[NodeGroup] = []
+
+    def add(node_type: str, origin: str, price: float, available: int, names: tuple, today) -> None:
+        nt = fleet.node_types[node_type]
+        scaled = round(price * PRICE_SCALE)
+        rounding.price_max_error = max(rounding.price_max_error, abs(scaled / PRICE_SCALE - price))
+        known = today is not None and all(layout is not None for layout in today)
+        groups.append(
+            NodeGroup(
+                id=len(groups),
+                node_type=node_type,
+                gpu=nt.gpu,
+                gpus_per_node=nt.count,
+                nvlink=nt.nvlink,
+                origin=origin,
+                price=price,
+                price_scaled=scaled,
+                available=available,
+                names=names,
+                packings=_packings(nt.count, nt.nvlink),
+                today=today if known else None,
+                kept=_kept(today, nt.count, nt.nvlink) if known else None,
+            )
+        )
+
+    # Inventory: nodes are interchangeable when type, price and today's layout agree.
+    buckets: dict[tuple, list[str]] = {}
+    for node in loaded.inventory:
+        price = _node_price(loaded, node.type, node.price_per_hour)
+        buckets.setdefault((node.type, price, node.today), []).append(node.name)
+    for (node_type, price, today), names in buckets.items():
+        add(node_type, "inventory", price, len(names), tuple(names), today)
+    for node_type in used_node_types(fleet):
+        offer = fleet.market.get(node_type)
+        if offer is not None and offer.max > 0:
+            add(node_type, "market", _node_price(loaded, node_type, offer.price_per_hour), offer.max, (), None)
+    return groups, rounding
+
+
+def _useful_layouts(maximal: list[Counts], useful: set[str]) -> list[Counts]:
+    """Project layouts onto the profiles some workload can use, keep the undominated ones.
+
+    Exact for cost: a slice no workload can use never carries a replica, so a layout matters only
+    through its useful profiles, and one whose useful counts are all <= another's is never needed.
+    Fewer, distinct options make the count model much smaller and its LP relaxation tighter.
+    """
+    projected = sorted({tuple((p, n) for p, n in ms if p in useful) for ms in maximal})
+    projected = [ms for ms in projected if ms]
+
+    def dominated(a: Counts, b: Counts) -> bool:
+        da, db = dict(a), dict(b)
+        return a != b and all(db.get(p, 0) >= n for p, n in da.items())
+
+    return [a for a in projected if not any(dominated(a, b) for b in projected)]
+
+
+def _layouts(loaded: LoadedFleet, groups: list[NodeGroup], useful: dict[str, set[str]]) -> dict[str, list[LayoutOption]]:
+    out: dict[str, list[LayoutOption]] = {}
+    for g in groups:
+        if g.gpu in out:
+            continue
+        gpu = loaded.catalog.gpu(g.gpu)
+        options: list[LayoutOption] = []
+        if gpu.mig is not None:
+            maximal = list(mig.maximal_multisets(gpu))
+            options = [LayoutOption.of_counts(ms) for ms in _useful_layouts(maximal, useful.get(g.gpu, set()))]
+        out[g.gpu] = options
+    # Today's layouts stay available even when not maximal: keeping them avoids a change.
+    for g in groups:
+        if g.kept is not None:
+            for layout in g.kept.fixed_layouts:
+                if layout not in out[g.gpu]:
+                    out[g.gpu].append(layout)
+    for options in out.values():
+        options.append(FULL)
+    return out
+
+
+def _scale_for(target: float, capacities: list[float]) -> float:
+    smallest = min(capacities) if capacities else target
+    exponent = math.ceil(math.log10(CAPACITY_RESOLUTION / smallest)) if smallest > 0 else 0
+    return 10.0 ** max(exponent, 0)
+
+
+def _supplied(loaded: LoadedFleet, groups: list[NodeGroup]) -> dict[str, list[Resource]]:
+    """Every resource each GPU type can supply somewhere in the fleet (before pruning layouts)."""
+    out: dict[str, dict[Resource, None]] = {}
+    for g in groups:
+        res = out.setdefault(g.gpu, {})
+        gpu = loaded.catalog.gpu(g.gpu)
+        if gpu.mig is not None:
+            for p in gpu.mig.profiles:
+                if not p.media:
+                    res.setdefault(Resource.mig(gpu.name, p.name), None)
+        res.setdefault(Resource.full(gpu.name), None)
+        for packing in g.packings + (g.kept.packings if g.kept else ()):
+            for group in packing.groups:
+                res.setdefault(Resource.tp(gpu.name, len(group)), None)
+    return {gpu: sorted(res, key=lambda r: (r.kind != "mig", r.gpus, r.profile or "")) for gpu, res in out.items()}
+
+
+def build_problem(loaded: LoadedFleet, perf: PerfModel | None = None) -> PlanningProblem:
+    perf = perf or PerfModel(loaded.fleet, loaded.catalog)
+    groups, rounding = _groups(loaded)
+    supplied = _supplied(loaded, groups)
+
+    demands: list[Demand] = []
+    candidates: dict[tuple[int, str], list[Candidate]] = {}
+    for wi, w in enumerate(loaded.fleet.workloads):
+        fitting: list[tuple[str, Resource, Estimate]] = []
+        for gpu, resources in supplied.items():
+            for res in resources:
+                est = perf.estimate(w, res)
+                if est.fits and est.throughput and est.throughput > 0:
+                    fitting.append((gpu, res, est))
+        target = w.target.value
+        scale = _scale_for(target, [e.throughput for _, _, e in fitting])
+        min_replicas = w.replicas.min
+        demands.append(
+            Demand(
+                name=w.name,
+                unit=w.target.unit,
+                target=target,
+                scale=scale,
+                target_scaled=math.ceil(target * scale - 1e-9),
+                min_replicas=min_replicas,
+                max_replicas=w.replicas.max,
+                spread=w.replicas.spread and min_replicas >= 2,
+            )
+        )
+        for gpu, res, est in fitting:
+            cap = math.floor(est.throughput * scale + 1e-9)
+            if cap <= 0:
+                rounding.dropped.append(f"{w.name} on {res}")
+                continue
+            rounding.capacity_max_relative_error = max(
+                rounding.capacity_max_relative_error, (est.throughput - cap / scale) / est.throughput
+            )
+            candidates.setdefault((wi, gpu), []).append(Candidate(wi, res, est.throughput, cap, est))
+
+    useful: dict[str, set[str]] = {}
+    for (_, gpu), cands in candidates.items():
+        useful.setdefault(gpu, set()).update(c.resource.profile for c in cands if c.resource.kind == "mig")
+    layouts = _layouts(loaded, groups, useful)
+    return PlanningProblem(loaded, perf, groups, layouts, demands, candidates, rounding)
