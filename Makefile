@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p out
 	$(BIN)/mig-plan validate examples/fleet.yaml
+	$(BIN)/mig-plan solve examples/fleet.yaml -o out/plan.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

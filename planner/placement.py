@@ -63,6 +63,31 @@ def _market_names(problem: PlanningProblem) -> dict[int, list[str]]:
     return names
 
 
+def _balance_packings(group: NodeGroup, packings: list) -> list:
+    """Spread the tensor-parallel groups over the nodes (replicas of one workload then land on
+    different nodes) while each node's groups stay a packing its topology allows.
+
+    The count model fixes only how many TP groups of each size the group holds and how many GPUs
+    they take; which node holds which is free, so this changes neither cost nor capacity. Falls
+    back to the solver's own assignment if the balanced one does not fit.
+    """
+    if len(packings) < 2:
+        return packings
+    by_sizes = {tuple(sorted((len(t) for t in p.groups), reverse=True)): p for p in group.packings}
+    sizes = sorted((len(t) for p in packings for t in p.groups), reverse=True)
+    per_node: list[list[int]] = [[] for _ in packings]
+    for size in sizes:
+        order = sorted(range(len(per_node)), key=lambda i: (sum(per_node[i]), i))
+        for i in order:
+            candidate = tuple(sorted(per_node[i] + [size], reverse=True))
+            if candidate in by_sizes:
+                per_node[i].append(size)
+                break
+        else:
+            return packings
+    return [by_sizes[tuple(sorted(n, reverse=True))] for n in per_node]
+
+
 def _deal_layouts(nodes: list[_Node], free: list[list[int]], layouts: list[tuple[LayoutOption, int]]) -> None:
     """Give each fresh node's free GPUs their layouts, spreading every layout kind across nodes."""
     remaining = [len(f) for f in free]
@@ -126,14 +151,16 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
                     nodes.append(node)
         fresh_nodes: list[_Node] = []
         free: list[list[int]] = []
-        for k, packing in enumerate(group.packings):
-            for _ in range(sol.fresh.get((group.id, k), 0)):
-                node = _Node(names[used], group, kept=False)
-                used += 1
-                node.tp_groups = list(packing.groups)
-                in_tp = {i for t in packing.groups for i in t}
-                free.append([i for i in range(group.gpus_per_node) if i not in in_tp])
-                fresh_nodes.append(node)
+        packings = _balance_packings(group, [
+            packing for k, packing in enumerate(group.packings) for _ in range(sol.fresh.get((group.id, k), 0))
+        ])
+        for packing in packings:
+            node = _Node(names[used], group, kept=False)
+            used += 1
+            node.tp_groups = list(packing.groups)
+            in_tp = {i for t in packing.groups for i in t}
+            free.append([i for i in range(group.gpus_per_node) if i not in in_tp])
+            fresh_nodes.append(node)
         layouts = [
             (layout, sol.layouts.get((group.id, layout.key), 0))
             for layout in problem.layouts[group.gpu]

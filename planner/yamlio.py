@@ -149,12 +149,6 @@ def _render(loc: tuple) -> str:
 
 def parse_yaml(text: str, file: str) -> Document:
     """Parse YAML text into plain data plus a line index; every failure is an InputError."""
-    if "\t" in text:
-        # YAML forbids tabs for indentation; PyYAML's own message for them is cryptic.
-        for number, line in enumerate(text.splitlines(), 1):
-            stripped = line.lstrip(" ")
-            if stripped.startswith("\t"):
-                raise _fail(file, "indented with a tab character", number, "YAML indentation must use spaces")
     if not text.strip():
         raise _fail(file, "the file is empty", hint="start from examples/fleet.yaml")
     try:
@@ -176,7 +170,26 @@ def parse_yaml(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         reason = exc.problem or exc.context or "invalid YAML"
+        if "'\\t'" in reason and mark is not None:
+            # PyYAML's own message for a tab ("cannot start any token") is cryptic. Tabs inside
+            # quoted strings and block scalars are fine; PyYAML fails only on the others.
+            rows = text.splitlines()
+            before = rows[mark.line][: mark.column] if mark.line < len(rows) else ""
+            what = "indented with a tab character" if not before.strip() else "a tab character outside a quoted string"
+            raise _fail(file, what, line, "replace it with spaces; YAML indentation must use spaces")
+        if isinstance(exc, yaml.constructor.ConstructorError) and "for the tag" in reason:
+            # e.g. !!python/object: SafeLoader builds only plain data
+            raise _fail(file, f"unsupported YAML tag: {reason}", line, "a fleet file holds plain data; remove the tag")
         raise _fail(file, f"YAML syntax error: {reason}", line, "fix the YAML syntax near this line")
+    except yaml.reader.ReaderError as exc:  # a control character; it has an offset, not a mark
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise _fail(
+            file,
+            f"contains the control character U+{code:04X}, which YAML does not allow",
+            line,
+            "delete it, or write it as an escape in a double-quoted string",
+        )
     except yaml.YAMLError as exc:
         raise _fail(file, f"YAML error: {exc}")
     except RecursionError:

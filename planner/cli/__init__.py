@@ -6,7 +6,9 @@ import typer
 
 from planner.cli import catalog as catalog_cmd
 from planner.cli import estimate as estimate_cmd
+from planner.cli import explain as explain_cmd
 from planner.cli import schema as schema_cmd
+from planner.cli import solve as solve_cmd
 from planner.cli import validate as validate_cmd
 
 app = typer.Typer(
@@ -17,8 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.command("solve")(solve_cmd.solve)
 app.command("validate")(validate_cmd.validate)
 app.command("estimate")(estimate_cmd.estimate)
+app.command("explain")(explain_cmd.explain)
 app.command("catalog")(catalog_cmd.catalog)
 app.command("schema")(schema_cmd.schema)
 

@@ -140,19 +140,31 @@ def _layouts(gpu: Gpu, with_me: bool, as_json: bool) -> None:
     out.print(f"{len(layouts)} layouts, {len(maximal)} maximal ({gpu.name}, profile@start)")
 
 
+def _model_details(m) -> str:
+    if m.description:
+        return m.description
+    if m.kind == "llm":
+        text = f"{m.layers} layers, {m.heads}/{m.n_kv_heads} heads"
+        if m.is_moe:
+            text += f", MoE {m.experts_per_token} of {m.experts} experts ({m.active_b:g}B active)"
+        return text + (", MLA" if m.is_mla else "")
+    if m.kind in ("diffusion", "video"):
+        return f"{m.tflop_per_pass:g} TFLOP per pass, {m.default_steps} steps"
+    return f"{m.memory_gb:g} GiB, real-time factor {m.rtf:g}"
+
+
 def _models(as_json: bool) -> None:
     from planner.catalog.models import load_models
 
     models = load_models()
     if as_json:
-        print_json({"models": [m.summary() for m in models.values()]})
+        print_json({"models": [m.model_dump(mode="json", exclude_none=True) for m in models.values()]})
         return
     table = Table(title="Model presets (use as `model:` in a workload)")
     for col in ("name", "kind", "parameters (B)", "details", "source"):
         table.add_column(col)
     for name, m in models.items():
-        s = m.summary()
-        table.add_row(name, s["kind"], f"{s.get('params_b', 0):g}", s.get("details", ""), s.get("source", ""))
+        table.add_row(name, m.kind, f"{m.params_b:g}", _model_details(m), m.source)
     console().print(table)
 
 

@@ -47,7 +47,7 @@ def report_problems(problems: list[Problem], as_json: bool) -> None:
     noun = "problem" if len(problems) == 1 else "problems"
     err.print(f"[bold red]error[/]: {len(problems)} {noun}", markup=True)
     for p in problems:
-        err.print(p.format(), markup=False)
+        err.print(p.format(), markup=False, soft_wrap=True)  # one line per problem, greppable
 
 
 def handles_errors(fn: Callable) -> Callable:

@@ -36,5 +36,6 @@ def validate(
     console().print(
         f"[green]valid[/]: {fleet} — fleet '{f.name}': {summary['workloads']} workloads, "
         f"{summary['node_types']} node types, {summary['inventory_nodes']} nodes today "
-        f"({summary['inventory_gpus']} GPUs), {summary['market_offers']} market offers"
+        f"({summary['inventory_gpus']} GPUs), {summary['market_offers']} market offers",
+        soft_wrap=True,  # one line, whatever the width
     )

@@ -68,6 +68,21 @@ def fields_at(root: type[BaseModel], loc: tuple) -> list[str]:
     return list(models[0].model_fields) if models else []
 
 
+def _number_hint(kind: str, given: Any) -> str | None:
+    """A number that YAML read as text: quoted ('10'), or an exponent without a dot (2e4), which
+    YAML 1.1 does not call a number."""
+    if kind not in ("int_type", "float_type") or not isinstance(given, str):
+        return None
+    try:
+        number = float(given)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    plain = str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    return f"YAML reads {given!r} as text; write the number plainly: {plain}"
+
+
 def _message(err: dict) -> tuple[str, str | None]:
     kind = err["type"]
     msg = err["msg"]
@@ -79,7 +94,7 @@ def _message(err: dict) -> tuple[str, str | None]:
                 "int_from_float", "literal_error", "model_attributes_type"):
         given = err.get("input")
         shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
-        return f"{msg[0].lower()}{msg[1:]}, got {shown}", None
+        return f"{msg[0].lower()}{msg[1:]}, got {shown}", _number_hint(kind, given)
     if kind == "finite_number":
         return "must be a finite number (not NaN or infinity)", None
     return msg[0].lower() + msg[1:], None
@@ -89,6 +104,14 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], doc: D
     problems: list[Problem] = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
+        if "[key]" in loc:  # a mapping key of the wrong type; pydantic reports one error per union branch
+            loc = loc[: loc.index("[key]")]
+            problem = Problem(
+                f"the key {loc[-1]!r} must be text", yaml_path(loc), doc.line_of(loc), "quote it", doc.file
+            )
+            if problem not in problems:
+                problems.append(problem)
+            continue
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
             allowed = fields_at(root, loc[len(prefix):-1])

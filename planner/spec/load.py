@@ -29,6 +29,52 @@ class LoadedFleet:
     document: Document
 
 
+# Sections whose entries are checked on their own; for list sections, the key whose name other
+# entries may refer to (profiles refer to a workload; a generic workload may rely on profiles).
+_ENTRY_SECTIONS = {"gpus": None, "node_types": None, "market": None, "nodes": "name", "workloads": "name",
+                   "profiles": "workload"}
+_PLACEHOLDERS = {"version": 1, "name": "-"}  # required, but no cross-field check reads them
+
+
+def _without_failed_entries(
+    data: dict, exc: ValidationError
+) -> tuple[Fleet, dict[str, list[int]], dict[str, set[str]]] | None:
+    """The fleet that passes the schema once every entry with an error is set aside, with where the
+    kept list entries sit in the file and the names the set-aside entries used (see
+    `validate.Checker`); None when a whole section is unusable and nothing more can be said."""
+    data = dict(data)
+    failed: dict[str, set] = {}
+    for err in exc.errors():
+        loc = err["loc"]
+        if not loc:
+            return None
+        section = loc[0]
+        if section in _ENTRY_SECTIONS and len(loc) >= 2:
+            failed.setdefault(section, set()).add(loc[1])
+        elif section in _PLACEHOLDERS:
+            data[section] = _PLACEHOLDERS[section]
+        elif section in ("objective", "solver") or section not in Fleet.model_fields:
+            data.pop(section, None)  # their defaults; an unknown key is already reported
+        else:
+            return None  # a section that is missing or of the wrong type
+    positions: dict[str, list[int]] = {}
+    set_aside: dict[str, set[str]] = {}
+    for section, keys in failed.items():
+        entries = data[section]
+        if isinstance(entries, dict):
+            data[section] = {k: v for k, v in entries.items() if k not in keys}
+            set_aside[section] = {str(k) for k in keys}
+        else:
+            positions[section] = [i for i in range(len(entries)) if i not in keys]
+            data[section] = [entries[i] for i in positions[section]]
+            names = [entries[i].get(_ENTRY_SECTIONS[section]) for i in keys if isinstance(entries[i], dict)]
+            set_aside[section] = {n for n in names if isinstance(n, str)}
+    try:
+        return Fleet.model_validate(data), positions, set_aside
+    except ValidationError:  # e.g. every workload failed: `workloads` is now empty
+        return None
+
+
 def parse_fleet(text: str, file: str = "<fleet>") -> LoadedFleet:
     doc = parse_yaml(text, file)
     if not isinstance(doc.data, dict):
@@ -39,7 +85,11 @@ def parse_fleet(text: str, file: str = "<fleet>") -> LoadedFleet:
     try:
         fleet = Fleet.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, Fleet, doc))
+        problems = problems_from_validation(exc, Fleet, doc)
+        rest = _without_failed_entries(doc.data, exc)
+        if rest is not None:  # also report what the cross-field checks find in the entries that passed
+            problems += check_fleet(rest[0], load_catalog(), doc, rest[1], rest[2])[3]
+        raise InputError(problems)
     fleet, catalog, inventory, problems = check_fleet(fleet, load_catalog(), doc)
     if problems:
         raise InputError(problems)

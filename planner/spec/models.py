@@ -12,7 +12,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Absurd values are errors, not plans: they are always typos (an extra zero or three).
 MAX_COUNT = 100_000
@@ -67,6 +67,16 @@ class GpuDefinition(StrictModel):
     nvlink_gbps: Annotated[float, Field(ge=0, le=1e6)] | None = None
     tdp_w: Annotated[float, Field(ge=0, le=1e5)] | None = None
 
+    @field_validator("tflops")
+    @classmethod
+    def _known_precisions(cls, value: dict | None) -> dict | None:
+        from planner.catalog import PRECISIONS
+
+        for key in value or {}:
+            if key not in PRECISIONS:
+                raise ValueError(f"unknown precision '{key}' in tflops; known: {', '.join(PRECISIONS)}")
+        return value
+
 
 class NodeType(StrictModel):
     gpu: str
@@ -88,11 +98,15 @@ class NodeType(StrictModel):
 
 
 def _check_layout_value(value: Any) -> Any:
-    if isinstance(value, str) and value in ("off", "disabled"):
+    # YAML 1.1 (PyYAML) reads an unquoted `off` as the boolean false.
+    if value is False or (isinstance(value, str) and value in ("off", "disabled")):
         return "off"
     if isinstance(value, list) and all(isinstance(p, str) for p in value):
         return value
     raise ValueError("a GPU layout is a list of MIG profiles such as [3g.40gb, 2g.20gb] or 'off' (MIG disabled)")
+
+
+GpuLayout = Annotated[Any, AfterValidator(_check_layout_value)]
 
 
 class Node(StrictModel):
@@ -103,7 +117,7 @@ class Node(StrictModel):
     type: str
     count: Count | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-    mig: dict[str | int, Any] = Field(default_factory=dict, description="today's layout per GPU index, or 'all'")
+    mig: dict[Any, GpuLayout] = Field(default_factory=dict, description="today's layout per GPU index, or 'all'")
     price_per_hour: Price | None = None
 
     @model_validator(mode="after")
@@ -112,6 +126,8 @@ class Node(StrictModel):
             raise ValueError("give either 'name' (one node) or 'pool' with 'count' (identical nodes)")
         if self.name is not None and self.count is not None:
             raise ValueError("'count' belongs to a pool; use 'pool:' instead of 'name:' for several nodes")
+        if self.pool is not None and self.count is None:
+            raise ValueError(f"pool '{self.pool}' needs 'count' (how many identical nodes)")
         return self
 
     @field_validator("mig")
@@ -119,9 +135,10 @@ class Node(StrictModel):
     def _mig_shape(cls, value: dict) -> dict:
         out: dict[str | int, Any] = {}
         for key, layout in value.items():
-            if isinstance(key, str) and key != "all" and not key.isdigit():
-                raise ValueError(f"mig key '{key}' must be 'all' or a GPU index")
-            out[int(key) if isinstance(key, str) and key.isdigit() else key] = _check_layout_value(layout)
+            index = isinstance(key, int) and not isinstance(key, bool)
+            if not (key == "all" and isinstance(key, str) or index or isinstance(key, str) and key.isdigit()):
+                raise ValueError(f"mig key {key!r} must be 'all' or a GPU index")
+            out[int(key) if isinstance(key, str) and key.isdigit() else key] = layout
         return out
 
     @property

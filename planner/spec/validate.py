@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from planner import mig
-from planner.catalog import Catalog, Gpu, UnknownGpu
+from planner.catalog import Catalog, Gpu, UnknownGpu, normalize_gpu_name
 from planner.errors import Problem, yaml_path
 from planner.resources import Resource, ResourceSyntaxError, parse_resource
 from planner.spec.errors import suggest
@@ -38,9 +38,23 @@ class InventoryNode:
 class Checker:
     doc: Document
     problems: list[Problem] = field(default_factory=list)
+    # Set when checking what is left of a file whose schema check failed (load.py sets the failed
+    # entries aside): the file's index of each kept entry of a list section, and per section the
+    # names its set-aside entries define (gpus, node_types, workloads) or name (profiles: the
+    # workload), so that nothing is reported unknown only because its definition was set aside.
+    positions: dict[str, list[int]] = field(default_factory=dict)
+    set_aside: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, loc: tuple, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(message, yaml_path(loc), self.doc.line_of(loc), hint, self.doc.file))
+
+    def at(self, section: str, index: int) -> tuple:
+        """The location of entry `index` of a list section, numbered as in the file."""
+        kept = self.positions.get(section)
+        return (section, kept[index] if kept is not None else index)
+
+    def was_set_aside(self, section: str, name: str) -> bool:
+        return name in self.set_aside.get(section, ())
 
 
 def build_catalog(fleet: Fleet, base: Catalog, check: Checker) -> Catalog:
@@ -54,6 +68,9 @@ def build_catalog(fleet: Fleet, base: Catalog, check: Checker) -> Catalog:
         except UnknownGpu:
             known = None
         if known is not None:
+            if known in extra:
+                check.add(loc, f"'{name}' defines {known} a second time", "keep one of them (an alias names the same GPU)")
+                continue
             if definition.like is not None:
                 check.add(loc + ("like",), f"'{name}' is a catalog GPU; 'like' is only for GPUs the catalog lacks")
                 continue
@@ -127,7 +144,8 @@ def _resolve_gpu(catalog: Catalog, name: str, loc: tuple, check: Checker) -> str
     try:
         return catalog.resolve(name)
     except UnknownGpu as exc:
-        check.add(loc, str(exc), "see `mig-plan catalog` for known GPUs, or define it under 'gpus:'")
+        if not any(normalize_gpu_name(name) == normalize_gpu_name(g) for g in check.set_aside.get("gpus", ())):
+            check.add(loc, str(exc), "see `mig-plan catalog` for known GPUs, or define it under 'gpus:'")
         return None
 
 
@@ -241,9 +259,11 @@ def _layout(value: Any, loc: tuple, gpu: Gpu | None, check: Checker) -> TodayLay
 def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker) -> list[InventoryNode]:
     nodes: list[InventoryNode] = []
     for i, node in enumerate(fleet.nodes):
-        loc = ("nodes", i)
+        loc = check.at("nodes", i)
         nt = types.get(node.type) or fleet.node_types.get(node.type)
         if nt is None:
+            if check.was_set_aside("node_types", node.type):
+                continue
             guess = suggest(node.type, fleet.node_types)
             check.add(
                 loc + ("type",),
@@ -257,14 +277,16 @@ def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker
         for name in names:
             nodes.append(InventoryNode(name, node.type, dict(node.labels), today, node.price_per_hour, i))
     _check_unique(
-        [(n.name, ("nodes", n.entry, "name" if fleet.nodes[n.entry].name else "pool")) for n in nodes], "node", check
+        [(n.name, check.at("nodes", n.entry) + ("name" if fleet.nodes[n.entry].name else "pool",)) for n in nodes],
+        "node",
+        check,
     )
     return nodes
 
 
 def _check_market(fleet: Fleet, check: Checker) -> None:
     for name in fleet.market:
-        if name not in fleet.node_types:
+        if name not in fleet.node_types and not check.was_set_aside("node_types", name):
             guess = suggest(name, fleet.node_types)
             check.add(("market", name), f"unknown node type '{name}'", f"did you mean '{guess}'?" if guess else "define it under node_types")
 
@@ -274,16 +296,17 @@ def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int
     from planner.perf.units import unit_problem
 
     updates: dict[int, Any] = {}
-    _check_unique([(w.name, ("workloads", i, "name")) for i, w in enumerate(fleet.workloads)], "workload", check)
+    names = [(w.name, check.at("workloads", i) + ("name",)) for i, w in enumerate(fleet.workloads)]
+    _check_unique(names, "workload", check)
     for i, w in enumerate(fleet.workloads):
-        loc = ("workloads", i)
+        loc = check.at("workloads", i)
         kind = w.kind
         if w.kind == "generic":
             if w.model is not None:
                 check.add(loc + ("model",), "a generic workload has no model; give memory_gb and capacity")
             if w.memory_gb is None:
                 check.add(loc, "a generic workload needs 'memory_gb' (memory one replica needs)")
-            measured = [p for p in fleet.profiles if p.workload == w.name]
+            measured = [p for p in fleet.profiles if p.workload == w.name] or check.was_set_aside("profiles", w.name)
             if not w.capacity and not measured:
                 check.add(loc, "a generic workload needs 'capacity' (throughput per replica by resource)")
             capacity = {}
@@ -301,8 +324,8 @@ def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int
             check.add(loc, "'capacity' and 'memory_gb' are for generic workloads", "add 'kind: generic' or remove them")
         try:
             preset = resolve_model(w.model, w.kind)
-        except UnknownModel as exc:
-            check.add(loc + ("model",), str(exc), "see `mig-plan catalog models`")
+        except UnknownModel as exc:  # its message already points at `mig-plan catalog models`
+            check.add(loc + ("model",), str(exc))
             continue
         except ValueError as exc:
             check.add(loc + ("model",), str(exc))
@@ -330,8 +353,8 @@ def _check_profiles(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int,
     updates: dict[int, Any] = {}
     seen: dict[tuple[str, str], int] = {}
     for i, p in enumerate(fleet.profiles):
-        loc = ("profiles", i)
-        if p.workload not in names:
+        loc = check.at("profiles", i)
+        if p.workload not in names and not check.was_set_aside("workloads", p.workload):
             guess = suggest(p.workload, names)
             check.add(loc + ("workload",), f"unknown workload '{p.workload}'", f"did you mean '{guess}'?" if guess else None)
         res = resolve_resource(catalog, p.resource, loc + ("resource",), check)
@@ -339,15 +362,25 @@ def _check_profiles(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int,
             continue
         key = (p.workload, str(res))
         if key in seen:
-            check.add(loc, f"a second profile for {p.workload} on {res} (first: profiles[{seen[key]}])", "keep one")
+            first = yaml_path(check.at("profiles", seen[key]))
+            check.add(loc, f"a second profile for {p.workload} on {res} (first: {first})", "keep one")
         seen[key] = i
         updates[i] = {"resource": str(res)}
     return updates
 
 
-def check_fleet(fleet: Fleet, base: Catalog, doc: Document) -> tuple[Fleet, Catalog, list[InventoryNode], list[Problem]]:
-    """Run every cross-field check; return the canonical fleet, its catalog, inventory and problems."""
-    check = Checker(doc)
+def check_fleet(
+    fleet: Fleet,
+    base: Catalog,
+    doc: Document,
+    positions: dict[str, list[int]] | None = None,
+    set_aside: dict[str, set[str]] | None = None,
+) -> tuple[Fleet, Catalog, list[InventoryNode], list[Problem]]:
+    """Run every cross-field check; return the canonical fleet, its catalog, inventory and problems.
+
+    `positions` and `set_aside` describe entries removed because they failed the schema (see
+    `Checker`); with them, only the problems are meaningful."""
+    check = Checker(doc, positions=positions or {}, set_aside=set_aside or {})
     catalog = build_catalog(fleet, base, check)
     types = _check_node_types(fleet, catalog, check)
     inventory = _check_inventory(fleet, catalog, types, check)

@@ -1,0 +1,96 @@
+"""`mig-plan solve FLEET [-o PLAN] [--json] [--time-limit S] [--solver cp-sat|greedy]`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from planner.cli.common import JSON_OPTION, console, err_console, handles_errors, print_json
+
+
+class SolverName(str, Enum):
+    cp_sat = "cp-sat"
+    greedy = "greedy"
+
+
+def print_summary(plan, out=None) -> None:
+    out = out or console()
+    bound = f"${plan.lower_bound_per_hour:,.2f}/h" if plan.lower_bound_per_hour is not None else "none (greedy proves nothing)"
+    gap = f"{plan.gap:.2%}" if plan.gap is not None else "—"
+    out.print(
+        f"[bold]{plan.fleet}[/]: {plan.status} — cost [bold]${plan.cost_per_hour:,.2f}/h[/], "
+        f"proven lower bound {bound}, gap {gap} ({plan.solver.name}, {plan.solver.seconds:.2f} s)"
+    )
+    modes: Counter = Counter()
+    by_type: Counter = Counter()
+    for node in plan.nodes:
+        by_type[(node.type, node.origin)] += 1
+        for g in node.gpus:
+            modes[g.mode] += 1
+    nodes = Table(title="Nodes")
+    for col in ("node type", "origin", "nodes", "$/h each"):
+        nodes.add_column(col, justify="right" if col in ("nodes", "$/h each") else "left")
+    prices = {(n.type, n.origin): n.price_per_hour for n in plan.nodes}
+    for (t, origin), n in sorted(by_type.items()):
+        nodes.add_row(t, origin, str(n), f"{prices[(t, origin)]:.2f}")
+    out.print(nodes)
+    out.print("GPUs by mode: " + ", ".join(f"{m} {modes[m]}" for m in ("mig", "full", "tp", "idle") if modes[m]))
+    wl = Table(title="Workloads: capacity vs target")
+    for col in ("workload", "target", "capacity", "headroom", "replicas", "$/h share"):
+        wl.add_column(col, justify="left" if col in ("workload", "replicas") else "right")
+    for w in plan.workloads:
+        unit, value = next(iter(w.target.items()))
+        reps = ", ".join(f"{r.count}× {r.resource}" + (" (measured)" if r.source == "measured" else "") for r in w.replicas)
+        wl.add_row(w.name, f"{value:,.4g} {unit}", f"{w.capacity:,.4g}", f"{w.headroom:+.1%}", reps, f"{w.cost_per_hour:.2f}")
+    out.print(wl)
+    if plan.releasable:
+        out.print("releasable (left empty, not paid for): " + ", ".join(plan.releasable))
+    if plan.changes:
+        out.print(f"layout changes against today: {len(plan.changes)} node(s): " + ", ".join(c.node for c in plan.changes))
+    for note in plan.solver.notes:
+        out.print(f"note: {note}")
+
+
+@handles_errors
+def solve(
+    fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan here (.yaml/.yml or .json)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds; default: the fleet file's solver.time_limit_s."),
+    solver: SolverName = typer.Option(SolverName.cp_sat, "--solver", help="cp-sat (optimal, with a bound) or greedy (fast baseline)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Find the cheapest plan that meets every target; print a summary, write the plan file."""
+    from planner.fileio import write_atomic
+    from planner.plan import dump_plan, plan_format
+    from planner.planning import PlanFailedVerification, make_plan
+    from planner.spec import load_fleet
+
+    loaded = load_fleet(fleet)
+    started = time.monotonic()
+    err = err_console()
+    show_progress = not as_json and sys.stderr.isatty()
+
+    def progress(cost: float, bound: float, seconds: float) -> None:
+        if show_progress and time.monotonic() - started > 1.0:
+            err.print(f"  best ${cost:,.2f}/h, bound ${bound:,.2f}/h ({seconds:.1f} s)", markup=False)
+
+    try:
+        plan = make_plan(loaded, solver.value, time_limit, progress)
+    except PlanFailedVerification as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2)
+    if output is not None:
+        write_atomic(output, dump_plan(plan, plan_format(output)), inputs=(fleet,))
+    if as_json:
+        print_json(plan.to_data())
+        return
+    print_summary(plan)
+    if output is not None:
+        console().print(f"plan written to {output}")

@@ -1,0 +1,38 @@
+"""Writing outputs without ever losing what the user had: temp file in the same directory,
+fsync, then an atomic rename. An output path that is one of the command's inputs is refused."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from planner.errors import InputError, Problem
+
+
+def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+    target = Path(path)
+    for source in inputs:
+        try:
+            if target.exists() and target.resolve() == Path(source).resolve():
+                raise InputError([Problem("refusing to write the output over an input file", "", None, "choose another -o path", str(path))])
+        except OSError:
+            pass
+    if target.is_dir():
+        raise InputError([Problem("is a directory", "", None, "give a file name for the output", str(path))])
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.exists():
+        raise InputError([Problem(f"directory {directory} does not exist", "", None, "create it first", str(path))])
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,62 @@
+"""The whole planning pipeline: fleet → problem → solver(s) → placement → verification.
+
+Every plan this returns has passed `planner.verify`; a plan that does not is a bug and raises
+`PlanFailedVerification` rather than reaching a user's disk.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from planner.errors import NoFeasiblePlan
+from planner.explain import explain_infeasible
+from planner.placement import place
+from planner.plan import Plan
+from planner.problem import PlanningProblem, build_problem
+from planner.spec import LoadedFleet
+from planner.verify import verify
+
+
+class PlanFailedVerification(Exception):
+    def __init__(self, issues: list[str]):
+        super().__init__("the plan failed verification (a bug in mig-plan):\n  " + "\n  ".join(issues))
+        self.issues = issues
+
+
+def make_plan(
+    loaded: LoadedFleet,
+    solver: str = "cp-sat",
+    time_limit_s: float | None = None,
+    progress: Callable[[float, float, float], None] | None = None,
+    problem: PlanningProblem | None = None,
+) -> Plan:
+    from solvers import get_solver
+
+    settings = loaded.fleet.solver
+    limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
+    problem = problem or build_problem(loaded)
+    greedy = get_solver("greedy")(problem)
+    if solver == "greedy":
+        sol = greedy
+    else:
+        sol = get_solver(solver)(
+            problem,
+            time_limit_s=limit,
+            workers=settings.workers,
+            seed=settings.seed,
+            relative_gap=settings.relative_gap,
+            warm_start=greedy if greedy.status != "infeasible" else None,
+            progress=progress,
+        )
+        if sol.status in ("unknown",) and greedy.status != "infeasible":
+            sol = greedy
+            sol.notes.append("CP-SAT found no plan within the time limit; this is the greedy plan")
+    if sol.status == "infeasible" or not sol.replicas and sol.status == "unknown":
+        exc = NoFeasiblePlan("; ".join(explain_infeasible(problem)))
+        exc.reasons = explain_infeasible(problem)
+        raise exc
+    plan = place(problem, sol)
+    issues = verify(plan, loaded, problem.perf)
+    if issues:
+        raise PlanFailedVerification(issues)
+    return plan

@@ -1,0 +1,165 @@
+"""Greedy first-fit-decreasing baseline: a quick plan, CP-SAT's warm start, the benchmark's yardstick.
+
+Workloads are taken hardest first (largest tensor-parallel size, then most memory per replica).
+Each replica goes to the resource with the lowest marginal cost per unit of throughput that can be
+had: a free unit on a node already running, else a GPU of a running node configured for it, else
+a newly opened node (inventory before market, cheapest first). It proves nothing, so its plans
+carry no lower bound.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from planner.problem import FULL, LayoutOption, NodeGroup, PlanningProblem
+from planner.solution import CountSolution
+
+
+@dataclass
+class _OpenNode:
+    group: NodeGroup
+    kept: bool
+    tp_sizes: list[int] = field(default_factory=list)
+    layouts: list[LayoutOption] = field(default_factory=list)
+    free_units: dict[str, int] = field(default_factory=dict)  # resource -> unused units
+    free_gpus: int = 0
+    hosted: dict[int, int] = field(default_factory=dict)  # workload index -> replicas here
+
+
+def _share(group: NodeGroup, problem: PlanningProblem, resource) -> float:
+    per_gpu = group.price / group.gpus_per_node
+    if resource.kind == "mig":
+        gpu = problem.loaded.catalog.gpu(group.gpu)
+        return per_gpu * gpu.mig.profile(resource.profile).slots / gpu.mig.slots
+    return per_gpu * resource.gpus
+
+
+def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> CountSolution:
+    start = time.monotonic()
+    opened: list[_OpenNode] = []
+    remaining_nodes = {g.id: g.available for g in problem.groups}
+    replicas: dict[tuple[int, int, str], int] = {}
+    sizes_of = {g.id: {tuple(sorted((len(t) for t in p.groups), reverse=True)) for p in g.packings} for g in problem.groups}
+
+    def open_node(group: NodeGroup) -> _OpenNode | None:
+        if remaining_nodes[group.id] <= 0:
+            return None
+        remaining_nodes[group.id] -= 1
+        if group.kept is not None:
+            node = _OpenNode(group, kept=True, free_gpus=0)
+            for profile, count in group.kept.fixed:
+                key = f"{group.gpu}/{profile}"
+                node.free_units[key] = node.free_units.get(key, 0) + count
+            if group.kept.off:
+                node.free_units[group.gpu] = len(group.kept.off)
+        else:
+            node = _OpenNode(group, kept=False, free_gpus=group.gpus_per_node)
+        opened.append(node)
+        return node
+
+    def configure(node: _OpenNode, resource) -> bool:
+        """Give a free GPU (or NVLink group) of a fresh node the shape this resource needs."""
+        if node.kept:
+            return False
+        key = str(resource)
+        if resource.kind == "tp":
+            sizes = tuple(sorted(node.tp_sizes + [resource.gpus], reverse=True))
+            if node.free_gpus < resource.gpus or sizes not in sizes_of[node.group.id]:
+                return False
+            node.tp_sizes.append(resource.gpus)
+            node.free_gpus -= resource.gpus
+            node.free_units[key] = node.free_units.get(key, 0) + 1
+            return True
+        if node.free_gpus < 1:
+            return False
+        if resource.kind == "full":
+            layout = FULL
+        else:
+            options = [lay for lay in problem.layouts[node.group.gpu] if dict(lay.counts).get(resource.profile)]
+            if not options:
+                return False
+            # Most slices of the wanted profile; then the layout with the fewest other slices.
+            layout = max(options, key=lambda lay: (dict(lay.counts)[resource.profile], -sum(n for _, n in lay.counts), lay.key))
+        node.layouts.append(layout)
+        node.free_gpus -= 1
+        if layout.mode == "full":
+            node.free_units[key] = node.free_units.get(key, 0) + 1
+        for profile, count in layout.counts:
+            k = f"{node.group.gpu}/{profile}"
+            node.free_units[k] = node.free_units.get(k, 0) + count
+        return True
+
+    def take(w: int, group: NodeGroup, resource) -> bool:
+        key = str(resource)
+        running = [n for n in opened if n.group.id == group.id]
+        running.sort(key=lambda n: n.hosted.get(w, 0))
+        for node in running:
+            if node.free_units.get(key, 0) > 0:
+                break
+        else:
+            node = next((n for n in running if configure(n, resource)), None)
+            if node is None:
+                node = open_node(group)
+                if node is None or (node.free_units.get(key, 0) == 0 and not configure(node, resource)):
+                    return False
+        node.free_units[key] -= 1
+        node.hosted[w] = node.hosted.get(w, 0) + 1
+        replicas[w, group.id, key] = replicas.get((w, group.id, key), 0) + 1
+        return True
+
+    def hardness(w: int) -> tuple:
+        cands = [c for (wi, _), cs in problem.candidates.items() if wi == w for c in cs]
+        smallest_tp = min((c.resource.gpus for c in cands if c.resource.kind != "mig"), default=0)
+        memory = max((c.estimate.memory_gb or 0 for c in cands), default=0)
+        return (-smallest_tp if all(c.resource.kind == "tp" for c in cands) and cands else 0, -memory, w)
+
+    status = "feasible"
+    for w in sorted(range(len(problem.demands)), key=hardness):
+        demand = problem.demands[w]
+        options = []
+        for group in problem.groups:
+            for cand in problem.candidates.get((w, group.gpu), []):
+                unit_cost = _share(group, problem, cand.resource)
+                options.append((unit_cost / cand.throughput, group.origin != "inventory", group.id, str(cand.resource), cand, group))
+        options.sort(key=lambda o: o[:4])
+        def covered() -> int:
+            return sum(
+                c.capacity * replicas.get((w, g.id, str(c.resource)), 0)
+                for g in problem.groups
+                for c in problem.candidates.get((w, g.gpu), [])
+            )
+
+        count = 0
+        while covered() < demand.target_scaled or count < demand.min_replicas:
+            if demand.max_replicas is not None and count >= demand.max_replicas:
+                status = "infeasible"
+                break
+            if not any(take(w, group, cand.resource) for *_, cand, group in options):
+                status = "infeasible"
+                break
+            count += 1
+        if status == "infeasible":
+            break
+
+    out = CountSolution(status=status if status == "infeasible" else "feasible", solver="greedy", seconds=0.0)
+    if status == "infeasible":
+        out.seconds = time.monotonic() - start
+        return out
+    for node in opened:
+        if not any(node.hosted.values()):
+            continue
+        g = node.group
+        if node.kept:
+            out.kept[g.id, 0] = out.kept.get((g.id, 0), 0) + 1
+            continue
+        sizes = tuple(sorted(node.tp_sizes, reverse=True))
+        k = next(i for i, p in enumerate(g.packings) if tuple(sorted((len(t) for t in p.groups), reverse=True)) == sizes)
+        out.fresh[g.id, k] = out.fresh.get((g.id, k), 0) + 1
+        for layout in node.layouts:
+            out.layouts[g.id, layout.key] = out.layouts.get((g.id, layout.key), 0) + 1
+    out.replicas = dict(replicas)
+    out.cost_scaled = sum(g.price_scaled * out.active(g.id) for g in problem.groups)
+    out.seconds = time.monotonic() - start
+    return out
+
