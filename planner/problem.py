@@ -316,7 +316,10 @@ def build_problem(loaded: LoadedFleet, perf: PerfModel | None = None) -> Plannin
                 target_scaled=math.ceil(target * scale - 1e-9),
                 min_replicas=min_replicas,
                 max_replicas=w.replicas.max,
-                spread=w.replicas.spread and min_replicas >= 2,
+                # Spread needs two nodes that can host the workload; a fleet without them waives it.
+                spread=w.replicas.spread
+                and min_replicas >= 2
+                and sum(g.available for g in groups if any(gpu == g.gpu for gpu, _, _ in fitting)) >= 2,
             )
         )
         for gpu, res, est in fitting:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import combinations
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx takes ~0.2 s to import; only commands that build graphs pay for it
+    import networkx as nx
 
 TP_SIZES = (2, 4, 8, 16)
 
 
-def nvlink_graph(count: int, nvlink) -> nx.Graph:
+def nvlink_graph(count: int, nvlink) -> "nx.Graph":
     """GPUs 0..count-1; an edge wherever two GPUs share NVLink. `nvlink` is 'all', 'none' or groups."""
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_nodes_from(range(count))
     if nvlink == "all":
@@ -35,6 +39,8 @@ def _key(count: int, nvlink) -> tuple:
 
 @lru_cache(maxsize=256)
 def _cliques(key: tuple) -> dict[int, tuple[tuple[int, ...], ...]]:
+    import networkx as nx
+
     count, spec = key
     nvlink = [list(g) for g in spec] if isinstance(spec, tuple) else spec
     graph = nvlink_graph(count, nvlink)
@@ -80,7 +86,7 @@ def _island_packings(island: tuple[int, ...]) -> list[tuple[tuple[int, ...], ...
     return out
 
 
-def _search_packings(graph: nx.Graph, cliques: dict[int, tuple[tuple[int, ...], ...]]) -> dict:
+def _search_packings(graph: "nx.Graph", cliques: dict[int, tuple[tuple[int, ...], ...]]) -> dict:
     """Exact search for topologies whose islands are not cliques (rare: small nodes only)."""
     groups = [g for size in sorted(cliques, reverse=True) for g in cliques[size]]
     best: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
@@ -102,6 +108,8 @@ def _search_packings(graph: nx.Graph, cliques: dict[int, tuple[tuple[int, ...], 
 
 @lru_cache(maxsize=256)
 def _packings(key: tuple) -> tuple[tuple[tuple[int, ...], ...], ...]:
+    import networkx as nx
+
     count, spec = key
     nvlink = [list(g) for g in spec] if isinstance(spec, tuple) else spec
     graph = nvlink_graph(count, nvlink)

@@ -148,7 +148,7 @@ def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> li
             issues.append(f"workload {w.name}: {total} replicas, fewer than replicas.min {w.replicas.min}")
         if w.replicas.max is not None and total > w.replicas.max:
             issues.append(f"workload {w.name}: {total} replicas, more than replicas.max {w.replicas.max}")
-        if w.replicas.spread and w.replicas.min >= 2 and total >= 2 and len(hosts[w.name]) < 2:
+        if w.replicas.spread and w.replicas.min >= 2 and len(hosts[w.name]) < 2 and _capable_nodes(loaded, perf, w) >= 2:
             issues.append(f"workload {w.name}: all replicas on one node ({', '.join(hosts[w.name])}); spread needs two")
         pw = plan_workloads.get(w.name)
         if pw is None:
@@ -176,3 +176,18 @@ def _parse(text: str) -> Resource:
     from planner.resources import parse_resource
 
     return parse_resource(text)
+
+
+def _capable_nodes(loaded: LoadedFleet, perf: PerfModel, workload) -> int:
+    """Nodes the fleet has or may buy on which at least one replica of the workload fits."""
+    from planner.offers import node_type_resources
+
+    fleet = loaded.fleet
+    total = 0
+    for name, node_type in fleet.node_types.items():
+        if not any(perf.estimate(workload, r).fits for r in node_type_resources(node_type, loaded.catalog)):
+            continue
+        total += sum(1 for n in loaded.inventory if n.type == name)
+        offer = fleet.market.get(name)
+        total += offer.max if offer else 0
+    return total
