@@ -28,7 +28,7 @@ from planner.plan import (
     WorkloadPlan,
 )
 from planner.problem import FULL, PRICE_SCALE, LayoutOption, NodeGroup, PlanningProblem
-from planner.resources import Resource
+from planner.resources import Resource, parse_resource
 from planner.solution import CountSolution
 
 
@@ -63,18 +63,21 @@ def _market_names(problem: PlanningProblem) -> dict[int, list[str]]:
     return names
 
 
-def _balance_packings(group: NodeGroup, packings: list) -> list:
+def _balance_packings(group: NodeGroup, packings: list, used_tp: Counter) -> list:
     """Spread the tensor-parallel groups over the nodes (replicas of one workload then land on
     different nodes) while each node's groups stay a packing its topology allows.
 
     The count model fixes only how many TP groups of each size the group holds and how many GPUs
-    they take; which node holds which is free, so this changes neither cost nor capacity. Falls
-    back to the solver's own assignment if the balanced one does not fit.
+    they take; which node holds which is free, so this changes neither cost nor capacity. Only
+    the groups that carry a replica (`used_tp`: size -> count) are placed: a TP group the solver
+    left empty would only take GPUs (and nodes) that MIG or whole-GPU replicas can use, e.g. to
+    spread a workload over two nodes. Falls back to the solver's own assignment if the balanced
+    one does not fit.
     """
     if len(packings) < 2:
         return packings
     by_sizes = {tuple(sorted((len(t) for t in p.groups), reverse=True)): p for p in group.packings}
-    sizes = sorted((len(t) for p in packings for t in p.groups), reverse=True)
+    sizes = sorted(used_tp.elements(), reverse=True)
     per_node: list[list[int]] = [[] for _ in packings]
     for size in sizes:
         order = sorted(range(len(per_node)), key=lambda i: (sum(per_node[i]), i))
@@ -151,9 +154,18 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
                     nodes.append(node)
         fresh_nodes: list[_Node] = []
         free: list[list[int]] = []
+        used_tp: Counter = Counter()  # TP groups of fresh nodes that carry replicas, by size
+        kept_tp: Counter = Counter()
+        for k, packing in enumerate(group.kept.packings if group.kept is not None else ()):
+            for t in packing.groups:
+                kept_tp[len(t)] += sol.kept.get((group.id, k), 0)
+        for (_, g, res), count in sol.replicas.items():
+            if g == group.id and "/tp" in res:
+                used_tp[int(res.rsplit("/tp", 1)[1])] += count
+        used_tp = used_tp - kept_tp  # kept nodes' TP groups are used first
         packings = _balance_packings(group, [
             packing for k, packing in enumerate(group.packings) for _ in range(sol.fresh.get((group.id, k), 0))
-        ])
+        ], used_tp)
         for packing in packings:
             node = _Node(names[used], group, kept=False)
             used += 1
@@ -309,7 +321,6 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
     status = sol.status
     if status == "optimal" and gap and gap > 1e-9:
         status = "feasible"
-    settings = loaded.fleet.solver
     return Plan(
         fleet=loaded.fleet.name,
         fleet_sha256=loaded.sha256,
@@ -322,7 +333,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
             seconds=round(sol.seconds, 3),
             workers=sol.workers,
             seed=sol.seed,
-            time_limit_s=settings.time_limit_s,
+            time_limit_s=sol.time_limit_s,
             notes=list(sol.notes),
         ),
         workloads=workloads,
@@ -361,8 +372,6 @@ def _workload_plans(problem: PlanningProblem, nodes: list[_Node], units: list[_U
         groups = []
         capacity = 0.0
         for res_text in sorted(counts):
-            from planner.resources import parse_resource
-
             est = problem.perf.estimate(w, parse_resource(res_text))
             each = est.throughput or 0.0
             capacity += each * counts[res_text]

@@ -51,12 +51,25 @@ def make_plan(
         if sol.status in ("unknown",) and greedy.status != "infeasible":
             sol = greedy
             sol.notes.append("CP-SAT found no plan within the time limit; this is the greedy plan")
-    if sol.status == "infeasible" or not sol.replicas and sol.status == "unknown":
-        exc = NoFeasiblePlan("; ".join(explain_infeasible(problem)))
-        exc.reasons = explain_infeasible(problem)
-        raise exc
+    if sol.status == "infeasible":
+        reasons = explain_infeasible(problem)
+        if solver == "greedy":
+            reasons.insert(0, "the greedy planner found no plan (it proves nothing: try --solver cp-sat)")
+        raise _no_plan(reasons)
+    if sol.status == "unknown":
+        reasons = [f"no plan found within the time limit of {limit:g} s, and none proven impossible: raise --time-limit"]
+        raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
+    sol.time_limit_s = None if solver == "greedy" else limit
     plan = place(problem, sol)
+    if sol.solver == "cp-sat":
+        plan.solver.time_limit_s = limit  # the limit this run had (--time-limit), not only the file's
     issues = verify(plan, loaded, problem.perf)
     if issues:
         raise PlanFailedVerification(issues)
     return plan
+
+
+def _no_plan(reasons: list[str]) -> NoFeasiblePlan:
+    exc = NoFeasiblePlan("; ".join(reasons))
+    exc.reasons = reasons
+    return exc

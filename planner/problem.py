@@ -132,20 +132,6 @@ class PlanningProblem:
     candidates: dict[tuple[int, str], list[Candidate]]  # (workload index, GPU) -> candidates
     rounding: Rounding
 
-    def resources_of(self, gpu: str) -> list[Resource]:
-        """Every resource kind a GPU type's layouts and packings can supply."""
-        out: dict[Resource, None] = {}
-        for layout in self.layouts[gpu]:
-            for p, _ in layout.counts:
-                out.setdefault(Resource.mig(gpu, p), None)
-        out.setdefault(Resource.full(gpu), None)
-        for g in self.groups:
-            if g.gpu == gpu:
-                for packing in g.packings + (g.kept.packings if g.kept else ()):
-                    for group in packing.groups:
-                        out.setdefault(Resource.tp(gpu, len(group)), None)
-        return list(out)
-
 
 def _node_price(loaded: LoadedFleet, node_type: str, override: float | None) -> float:
     if override is not None:

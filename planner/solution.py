@@ -16,6 +16,7 @@ class CountSolution:
     seconds: float = 0.0
     workers: int = 1
     seed: int = 0
+    time_limit_s: float | None = None
     # group id -> nodes used, as fresh nodes with packing index k, or kept as today with packing k
     fresh: dict[tuple[int, int], int] = field(default_factory=dict)
     kept: dict[tuple[int, int], int] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from planner import mig
 from planner.perf import PerfModel
 from planner.plan import Plan
-from planner.resources import Resource
+from planner.resources import Resource, parse_resource
 from planner.spec import LoadedFleet
 from planner.topology import nvlink_graph
 
@@ -139,7 +139,7 @@ def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> li
     plan_workloads = {w.name: w for w in plan.workloads}
     for w in fleet.workloads:
         counted = replicas[w.name]
-        capacity = sum(perf.estimate(w, _parse(r)).throughput * n for r, n in counted.items())
+        capacity = sum(perf.estimate(w, parse_resource(r)).throughput * n for r, n in counted.items())
         total = sum(counted.values())
         target = w.target.value
         if capacity < target * (1 - RELATIVE_TOLERANCE):
@@ -170,12 +170,6 @@ def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> li
         if name not in inventory or name in seen_nodes:
             issues.append(f"releasable node {name} is not an unused inventory node")
     return issues
-
-
-def _parse(text: str) -> Resource:
-    from planner.resources import parse_resource
-
-    return parse_resource(text)
 
 
 def _capable_nodes(loaded: LoadedFleet, perf: PerfModel, workload) -> int:

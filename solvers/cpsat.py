@@ -111,9 +111,13 @@ def _build(problem: PlanningProblem) -> tuple[cp_model.CpModel, _Vars]:
                 count_terms.append(r)
                 group_reps.append(r)
             if demand.spread and group_reps:
+                # Nodes of g hosting w (at most 2 matter). Each needs its own replica and its own
+                # GPU or TP group able to hold w, so count those carriers too: without that bound
+                # the model could "spread" two replicas over one GPU and an empty second node.
                 h = model.NewIntVar(0, min(2, group.available), f"host_w{demand_index}_g{g}")
                 model.Add(h <= v.active[g])
                 model.Add(h <= sum(group_reps))
+                model.Add(h <= _carriers(group, problem, v, {str(c.resource) for c in cands}))
                 hosts.append(h)
         model.Add(sum(coverage) >= demand.target_scaled)
         if demand.min_replicas:
@@ -146,6 +150,29 @@ def _build(problem: PlanningProblem) -> tuple[cp_model.CpModel, _Vars]:
                 model.Add(total == 0).OnlyEnforceIf(used[group.gpu, layout.key].Not())
     v.distinct = sum(used.values())
     return model, v
+
+
+def _carriers(group, problem: PlanningProblem, v: _Vars, usable: set[str]):
+    """GPUs (or TP groups) of a group that could hold a replica using one of `usable` resources."""
+    g, gpu = group.id, group.gpu
+    terms = []
+    for layout in problem.layouts[gpu]:
+        holds = (gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts)
+        if holds:
+            terms.append(v.gpus[g, layout.key])
+    for k, packing in enumerate(group.packings):
+        n = sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+        if n:
+            terms.append(n * v.fresh[g, k])
+    if group.kept is not None:
+        fixed = sum(1 for layout in group.kept.fixed_layouts if any(f"{gpu}/{p}" in usable for p, _ in layout.counts))
+        for k, packing in enumerate(group.kept.packings):
+            n = fixed + sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+            if gpu in usable:
+                n += len(group.kept.off) - packing.gpus
+            if n:
+                terms.append(n * v.kept[g, k])
+    return sum(terms)
 
 
 def _supply_ub(group, resource, problem: PlanningProblem) -> int:

@@ -93,6 +93,9 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
     def take(w: int, group: NodeGroup, resource) -> bool:
         key = str(resource)
         running = [n for n in opened if n.group.id == group.id]
+        hosts = [n for n in opened if n.hosted.get(w)]
+        if problem.demands[w].spread and len(hosts) == 1:
+            running = [n for n in running if n is not hosts[0]]  # spread: the next replica goes elsewhere
         running.sort(key=lambda n: n.hosted.get(w, 0))
         for node in running:
             if node.free_units.get(key, 0) > 0:

@@ -65,7 +65,10 @@ def handles_errors(fn: Callable) -> Callable:
             if as_json:
                 print_json({"ok": False, "status": "infeasible", "reasons": getattr(exc, "reasons", [str(exc)])})
             else:
-                err_console().print(f"no feasible plan: {exc}", markup=False)
+                err = err_console()
+                err.print("[bold red]no feasible plan[/]:")
+                for reason in getattr(exc, "reasons", [str(exc)]):
+                    err.print(f"  - {reason}", markup=False)
             raise typer.Exit(EXIT_INFEASIBLE)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise

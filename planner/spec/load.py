@@ -31,8 +31,14 @@ class LoadedFleet:
 
 # Sections whose entries are checked on their own; for list sections, the key whose name other
 # entries may refer to (profiles refer to a workload; a generic workload may rely on profiles).
-_ENTRY_SECTIONS = {"gpus": None, "node_types": None, "market": None, "nodes": "name", "workloads": "name",
-                   "profiles": "workload"}
+_ENTRY_SECTIONS = {
+    "gpus": None,
+    "node_types": None,
+    "market": None,
+    "nodes": "name",
+    "workloads": "name",
+    "profiles": "workload",
+}
 _PLACEHOLDERS = {"version": 1, "name": "-"}  # required, but no cross-field check reads them
 
 

@@ -136,7 +136,7 @@ class Node(StrictModel):
         out: dict[str | int, Any] = {}
         for key, layout in value.items():
             index = isinstance(key, int) and not isinstance(key, bool)
-            if not (key == "all" and isinstance(key, str) or index or isinstance(key, str) and key.isdigit()):
+            if not (key == "all" or index or (isinstance(key, str) and key.isdigit())):
                 raise ValueError(f"mig key {key!r} must be 'all' or a GPU index")
             out[int(key) if isinstance(key, str) and key.isdigit() else key] = layout
         return out
