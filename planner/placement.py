@@ -323,6 +323,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
         status = "feasible"
     return Plan(
         fleet=loaded.fleet.name,
+        fleet_file=loaded.file,
         fleet_sha256=loaded.sha256,
         status=status,
         cost_per_hour=cost,

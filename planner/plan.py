@@ -92,6 +92,7 @@ class Rounding(_Model):
 class Plan(_Model):
     version: Literal[1] = 1
     fleet: str
+    fleet_file: str | None = None  # the fleet file as given to `solve` (exports read serving info from it)
     fleet_sha256: str
     status: Literal["optimal", "feasible", "infeasible", "unknown"]
     cost_per_hour: float
