@@ -61,8 +61,6 @@ def make_plan(
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
     sol.time_limit_s = None if solver == "greedy" else limit
     plan = place(problem, sol)
-    if sol.solver == "cp-sat":
-        plan.solver.time_limit_s = limit  # the limit this run had (--time-limit), not only the file's
     issues = verify(plan, loaded, problem.perf)
     if issues:
         raise PlanFailedVerification(issues)
