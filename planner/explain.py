@@ -44,8 +44,11 @@ def _closest_miss(problem: PlanningProblem, w: int) -> str:
     workload = problem.loaded.fleet.workloads[w]
     fleet, catalog = problem.loaded.fleet, problem.loaded.catalog
     best = None
+    offered = {g.gpu for g in problem.groups}
     for name in used_node_types(fleet):
         for res in node_type_resources(fleet.node_types[name], catalog):
+            if res.gpu not in offered or (res.kind == "mig" and not any(lay.mode == "mig" for lay in problem.layouts[res.gpu])):
+                continue  # not offered in this (possibly restricted) problem
             est = problem.perf.estimate(workload, res)
             if est.memory_gb and est.memory_available_gb:
                 ratio = est.memory_available_gb / est.memory_gb

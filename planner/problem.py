@@ -172,16 +172,20 @@ def _kept(today: tuple, count: int, nvlink) -> Kept:
     return Kept(tuple(sorted(fixed.items())), tuple(layouts), tuple(off), _packings(count, nvlink, tuple(off)))
 
 
-def _groups(loaded: LoadedFleet) -> tuple[list[NodeGroup], Rounding]:
+def _groups(loaded: LoadedFleet, gpu_types: frozenset[str] | None, allow_mig: bool) -> tuple[list[NodeGroup], Rounding]:
     fleet = loaded.fleet
     rounding = Rounding()
     groups: list[NodeGroup] = []
 
     def add(node_type: str, origin: str, price: float, available: int, names: tuple, today) -> None:
         nt = fleet.node_types[node_type]
+        if gpu_types is not None and nt.gpu not in gpu_types:
+            return
         scaled = round(price * PRICE_SCALE)
         rounding.price_max_error = max(rounding.price_max_error, abs(scaled / PRICE_SCALE - price))
         known = today is not None and all(layout is not None for layout in today)
+        # Without MIG a node can only be kept if none of its GPUs runs MIG today.
+        known = known and (allow_mig or all(layout == "off" for layout in today))
         groups.append(
             NodeGroup(
                 id=len(groups),
@@ -231,14 +235,16 @@ def _useful_layouts(maximal: list[Counts], useful: set[str]) -> list[Counts]:
     return [a for a in projected if not any(dominated(a, b) for b in projected)]
 
 
-def _layouts(loaded: LoadedFleet, groups: list[NodeGroup], useful: dict[str, set[str]]) -> dict[str, list[LayoutOption]]:
+def _layouts(
+    loaded: LoadedFleet, groups: list[NodeGroup], useful: dict[str, set[str]], allow_mig: bool
+) -> dict[str, list[LayoutOption]]:
     out: dict[str, list[LayoutOption]] = {}
     for g in groups:
         if g.gpu in out:
             continue
         gpu = loaded.catalog.gpu(g.gpu)
         options: list[LayoutOption] = []
-        if gpu.mig is not None:
+        if gpu.mig is not None and allow_mig:
             maximal = list(mig.maximal_multisets(gpu))
             options = [LayoutOption.of_counts(ms) for ms in _useful_layouts(maximal, useful.get(g.gpu, set()))]
         out[g.gpu] = options
@@ -259,13 +265,13 @@ def _scale_for(target: float, capacities: list[float]) -> float:
     return 10.0 ** max(exponent, 0)
 
 
-def _supplied(loaded: LoadedFleet, groups: list[NodeGroup]) -> dict[str, list[Resource]]:
+def _supplied(loaded: LoadedFleet, groups: list[NodeGroup], allow_mig: bool) -> dict[str, list[Resource]]:
     """Every resource each GPU type can supply somewhere in the fleet (before pruning layouts)."""
     out: dict[str, dict[Resource, None]] = {}
     for g in groups:
         res = out.setdefault(g.gpu, {})
         gpu = loaded.catalog.gpu(g.gpu)
-        if gpu.mig is not None:
+        if gpu.mig is not None and allow_mig:
             for p in gpu.mig.profiles:
                 if not p.media:
                     res.setdefault(Resource.mig(gpu.name, p.name), None)
@@ -276,10 +282,17 @@ def _supplied(loaded: LoadedFleet, groups: list[NodeGroup]) -> dict[str, list[Re
     return {gpu: sorted(res, key=lambda r: (r.kind != "mig", r.gpus, r.profile or "")) for gpu, res in out.items()}
 
 
-def build_problem(loaded: LoadedFleet, perf: PerfModel | None = None) -> PlanningProblem:
+def build_problem(
+    loaded: LoadedFleet,
+    perf: PerfModel | None = None,
+    *,
+    gpu_types: frozenset[str] | None = None,
+    allow_mig: bool = True,
+) -> PlanningProblem:
+    """The problem for a fleet; `gpu_types` and `allow_mig` restrict it for what-if comparisons."""
     perf = perf or PerfModel(loaded.fleet, loaded.catalog)
-    groups, rounding = _groups(loaded)
-    supplied = _supplied(loaded, groups)
+    groups, rounding = _groups(loaded, gpu_types, allow_mig)
+    supplied = _supplied(loaded, groups, allow_mig)
 
     demands: list[Demand] = []
     candidates: dict[tuple[int, str], list[Candidate]] = {}
@@ -321,5 +334,5 @@ def build_problem(loaded: LoadedFleet, perf: PerfModel | None = None) -> Plannin
     useful: dict[str, set[str]] = {}
     for (_, gpu), cands in candidates.items():
         useful.setdefault(gpu, set()).update(c.resource.profile for c in cands if c.resource.kind == "mig")
-    layouts = _layouts(loaded, groups, useful)
+    layouts = _layouts(loaded, groups, useful, allow_mig)
     return PlanningProblem(loaded, perf, groups, layouts, demands, candidates, rounding)

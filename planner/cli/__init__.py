@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from planner.cli import catalog as catalog_cmd
+from planner.cli import compare as compare_cmd
 from planner.cli import estimate as estimate_cmd
 from planner.cli import explain as explain_cmd
 from planner.cli import schema as schema_cmd
@@ -23,6 +24,7 @@ app.command("solve")(solve_cmd.solve)
 app.command("validate")(validate_cmd.validate)
 app.command("estimate")(estimate_cmd.estimate)
 app.command("explain")(explain_cmd.explain)
+app.command("compare")(compare_cmd.compare)
 app.command("catalog")(catalog_cmd.catalog)
 app.command("schema")(schema_cmd.schema)
 

@@ -1,0 +1,53 @@
+"""`mig-plan compare FLEET`: the fleet as is vs without MIG vs one GPU type — what each saves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from planner.cli.common import JSON_OPTION, console, handles_errors, print_json
+
+
+@handles_errors
+def compare(
+    fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds per variant; default: the fleet's solver.time_limit_s."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Solve the fleet as is, with MIG off, and with only its best single GPU type, side by side."""
+    from planner.compare import compare as run_compare
+    from planner.compare import savings
+    from planner.spec import load_fleet
+
+    loaded = load_fleet(fleet)
+    variants = run_compare(loaded, time_limit)
+    saved = savings(variants)
+    if as_json:
+        print_json({"fleet": loaded.fleet.name, "variants": [v.to_dict() for v in variants], "savings_per_hour": saved})
+        return
+    table = Table(title=f"{loaded.fleet.name}: what MIG and a mixed fleet save")
+    for col in ("variant", "status", "$/h", "bound $/h", "nodes", "GPUs", "MIG GPUs", "as-is saves"):
+        table.add_column(col, justify="left" if col in ("variant", "status") else "right")
+    for v in variants:
+        d = v.to_dict()
+        cost = d["cost_per_hour"]
+        saving = saved.get(v.name)
+        pct = f" ({saving / cost:.0%})" if saving is not None and cost else ""
+        table.add_row(
+            v.description,
+            d["status"],
+            f"{cost:,.2f}" if cost is not None else "—",
+            f"{d['lower_bound_per_hour']:,.2f}" if d["lower_bound_per_hour"] is not None else "—",
+            str(d["nodes"] or "—"),
+            str(d["gpus"] or "—"),
+            str(d["mig_gpus"] if d["mig_gpus"] is not None else "—"),
+            (f"${saving:,.2f}/h" + pct) if saving is not None else ("—" if v.name == "as-is" else "n/a"),
+        )
+    out = console()
+    out.print(table)
+    for v in variants:
+        if v.plan is None:
+            out.print(f"{v.description}: no plan — " + "; ".join(v.reasons), markup=False)
