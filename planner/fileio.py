@@ -10,14 +10,21 @@ from pathlib import Path
 from planner.errors import InputError, Problem
 
 
-def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+def refuse_input_overwrite(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...]) -> None:
+    """Raise InputError when the output path is one of the command's input files."""
     target = Path(path)
     for source in inputs:
         try:
-            if target.exists() and target.resolve() == Path(source).resolve():
-                raise InputError([Problem("refusing to write the output over an input file", "", None, "choose another -o path", str(path))])
+            same = target.exists() and target.resolve() == Path(source).resolve()
         except OSError:
-            pass
+            same = False
+        if same:
+            raise InputError([Problem("refusing to write the output over an input file", "", None, "choose another -o path", str(path))])
+
+
+def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+    target = Path(path)
+    refuse_input_overwrite(target, inputs)
     if target.is_dir():
         raise InputError([Problem("is a directory", "", None, "give a file name for the output", str(path))])
     directory = target.parent if str(target.parent) else Path(".")

@@ -335,6 +335,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
             workers=sol.workers,
             seed=sol.seed,
             time_limit_s=sol.time_limit_s,
+            interrupted=sol.interrupted,
             notes=list(sol.notes),
         ),
         workloads=workloads,

@@ -25,6 +25,7 @@ class SolverInfo(_Model):
     workers: int
     seed: int
     time_limit_s: float | None = None
+    interrupted: bool = False  # stopped by the user (Ctrl-C): the best verified plan found so far
     notes: list[str] = Field(default_factory=list)
 
 

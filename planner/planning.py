@@ -49,8 +49,11 @@ def make_plan(
             progress=progress,
         )
         if sol.status in ("unknown",) and greedy.status != "infeasible":
+            interrupted = sol.interrupted
             sol = greedy
-            sol.notes.append("CP-SAT found no plan within the time limit; this is the greedy plan")
+            sol.interrupted = interrupted
+            why = "was interrupted before finding" if interrupted else "found no plan within the time limit"
+            sol.notes.append(f"CP-SAT {why} a plan; this is the greedy plan")
     if sol.status == "infeasible":
         reasons = explain_infeasible(problem)
         if solver == "greedy":

@@ -16,6 +16,7 @@ Each stage is warm-started with the previous stage's solution.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -215,6 +216,26 @@ def _extract(solver: cp_model.CpSolver, v: _Vars, out: CountSolution) -> None:
     out.replicas = {k: solver.Value(x) for k, x in v.rep.items() if solver.Value(x)}
 
 
+def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution) -> int:
+    """Solve in a worker thread so Ctrl-C reaches Python: the main thread then stops the search,
+    and the best solution found so far is kept (CP-SAT returns it as FEASIBLE)."""
+    result: list[int] = []
+    worker = threading.Thread(
+        target=lambda: result.append(solver.Solve(model, callback) if callback else solver.Solve(model)),
+        name="cp-sat",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        out.interrupted = True
+        solver.StopSearch()
+        worker.join()
+    return result[0]
+
+
 def _hint(model: cp_model.CpModel, v: _Vars, sol: CountSolution) -> None:
     model.ClearHints()
     for table, values in ((v.fresh, sol.fresh), (v.kept, sol.kept), (v.gpus, sol.layouts), (v.rep, sol.replicas)):
@@ -251,8 +272,7 @@ def solve(
             p.interleave_search = True
         p.max_time_in_seconds = max(stage_limit, 0.05)
         p.relative_gap_limit = relative_gap
-        status = solver.Solve(model, callback) if callback else solver.Solve(model)
-        return status, solver
+        return _interruptible_solve(solver, model, callback, out), solver
 
     # Stage 1: cost.
     model.Minimize(v.cost)
@@ -272,6 +292,9 @@ def solve(
 
     # Stages 2 and 3: fewer changes, then fewer distinct layouts, at no extra cost.
     for name, expr in (("changes", v.changes), ("distinct_layouts", v.distinct)):
+        if out.interrupted:
+            out.notes.append(f"interrupted before minimising {name}")
+            break
         if isinstance(expr, int):
             setattr(out, name, expr)
             continue

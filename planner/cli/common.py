@@ -70,7 +70,10 @@ def handles_errors(fn: Callable) -> Callable:
                 for reason in getattr(exc, "reasons", [str(exc)]):
                     err.print(f"  - {reason}", markup=False)
             raise typer.Exit(EXIT_INFEASIBLE)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            err_console().print("interrupted", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED)
+        except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so plainly, no traceback unless asked
             if os.environ.get("MIG_PLAN_DEBUG"):

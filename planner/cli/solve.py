@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from planner.cli.common import JSON_OPTION, console, err_console, handles_errors, print_json
+from planner.cli.common import EXIT_INTERRUPTED, JSON_OPTION, console, err_console, handles_errors, print_json
 
 
 class SolverName(str, Enum):
@@ -64,15 +64,20 @@ def solve(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan here (.yaml/.yml or .json)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds; default: the fleet file's solver.time_limit_s."),
     solver: SolverName = typer.Option(SolverName.cp_sat, "--solver", help="cp-sat (optimal, with a bound) or greedy (fast baseline)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output that is not an earlier plan of this fleet."),
+    keep_partial: bool = typer.Option(False, "--keep-partial", help="On Ctrl-C, still write the best verified plan found so far."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Find the cheapest plan that meets every target; print a summary, write the plan file."""
-    from planner.fileio import write_atomic
+    from planner.fileio import refuse_input_overwrite, write_atomic
     from planner.plan import dump_plan, plan_format
     from planner.planning import PlanFailedVerification, make_plan
     from planner.spec import load_fleet
 
     loaded = load_fleet(fleet)
+    if output is not None:
+        refuse_input_overwrite(output, (fleet,))
+        _check_replace(output, loaded.fleet.name, force)
     started = time.monotonic()
     err = err_console()
     show_progress = not as_json and sys.stderr.isatty()
@@ -86,11 +91,37 @@ def solve(
     except PlanFailedVerification as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2)
-    if output is not None:
+    interrupted = plan.solver.interrupted
+    write = output is not None and (not interrupted or keep_partial)
+    if write:
         write_atomic(output, dump_plan(plan, plan_format(output)), inputs=(fleet,))
     if as_json:
         print_json(plan.to_data())
+    else:
+        print_summary(plan)
+        if write:
+            console().print(f"plan written to {output}")
+    if interrupted:
+        err.print(
+            "interrupted: this is the best verified plan found so far, not proven optimal"
+            + ("" if write or output is None else "; not written (use --keep-partial to write it)"),
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _check_replace(output: Path, fleet_name: str, force: bool) -> None:
+    """An existing output is replaced only with --force or when it is an earlier plan of this fleet."""
+    from planner.errors import InputError, Problem
+    from planner.plan import load_plan
+
+    if force or not output.exists() or output.is_dir():
         return
-    print_summary(plan)
-    if output is not None:
-        console().print(f"plan written to {output}")
+    try:
+        earlier = load_plan(output)
+    except InputError:
+        earlier = None
+    if earlier is None or earlier.fleet != fleet_name:
+        raise InputError(
+            [Problem("exists and is not an earlier plan of this fleet", "", None, "use --force to replace it, or another -o path", str(output))]
+        )
