@@ -8,6 +8,8 @@ from planner.cli import catalog as catalog_cmd
 from planner.cli import compare as compare_cmd
 from planner.cli import estimate as estimate_cmd
 from planner.cli import explain as explain_cmd
+from planner.cli import export as export_cmd
+from planner.cli import report as report_cmd
 from planner.cli import schema as schema_cmd
 from planner.cli import solve as solve_cmd
 from planner.cli import validate as validate_cmd
@@ -25,6 +27,8 @@ app.command("validate")(validate_cmd.validate)
 app.command("estimate")(estimate_cmd.estimate)
 app.command("explain")(explain_cmd.explain)
 app.command("compare")(compare_cmd.compare)
+app.command("report")(report_cmd.report)
+app.command("export")(export_cmd.export)
 app.command("catalog")(catalog_cmd.catalog)
 app.command("schema")(schema_cmd.schema)
 

@@ -1,0 +1,125 @@
+"""`mig-plan export PLAN --format mig-parted|labels|labels-yaml|k8s [-o FILE] [--device-filter] [--fleet FLEET] [--json]`."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from planner.cli.common import JSON_OPTION, bad_usage, err_console, handles_errors, print_json
+
+
+class ExportFormat(str, Enum):
+    mig_parted = "mig-parted"
+    labels = "labels"
+    labels_yaml = "labels-yaml"
+    k8s = "k8s"
+
+
+HELP = """Write what operators apply, from a plan file (DESIGN §6).
+
+\b
+Formats:
+  mig-parted   mig-parted config (v1): one named config per distinct node
+               layout; `devices` lists where a node's GPUs differ.
+               --device-filter adds each GPU type's PCI id.
+  labels       shell script of `kubectl label node N --overwrite ...`:
+               nvidia.com/mig.config plus mig-plan.io/plan and
+               mig-plan.io/revision. Unchanged nodes (`# unchanged:`) get
+               only mig-plan's labels (nothing to drain); market nodes still
+               to provision are commented out.
+  labels-yaml  the same labels as Node patches, one YAML document per
+               existing node (kubectl apply --server-side -f FILE).
+  k8s          GPU Operator ConfigMap with the mig-parted config, a
+               ClusterPolicy fragment (mig.strategy: mixed), and one
+               Deployment per workload and resource kind.
+
+\b
+The fleet file (GPU data, today's layouts, workloads' `serving:`) is the
+one the plan names, or --fleet; if it changed since the plan was solved,
+a warning is printed. Without -o the text goes to stdout.
+
+\b
+--json prints {"format", "output", "data"}: `output` is the file written
+(or null); `data` is the mig-parted config; for labels and labels-yaml
+{"plan", "revision", "nodes": [{"node", "status", "config", "today",
+"labels", ...}], "releasable"}; for k8s {"documents": [...]}.
+"""
+
+
+def _fleet_path(plan, plan_path: Path, fleet: Optional[Path], as_json: bool) -> Path:
+    if fleet is not None:
+        return fleet
+    if not plan.fleet_file:
+        raise bad_usage(f"{plan_path}: the plan does not name its fleet file; pass --fleet FLEET", as_json)
+    named = Path(plan.fleet_file)
+    candidates = [named] if named.is_absolute() else [named, plan_path.parent / named]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise bad_usage(
+        f"{plan_path}: the plan's fleet file {plan.fleet_file} was not found"
+        + ("" if named.is_absolute() else f" (looked in the current directory and in {plan_path.parent or '.'})")
+        + "; pass --fleet FLEET",
+        as_json,
+    )
+
+
+@handles_errors
+def export(
+    plan_file: Path = typer.Argument(..., metavar="PLAN", help="Plan file written by `mig-plan solve` (.yaml or .json)."),
+    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="mig-parted | labels | labels-yaml | k8s."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here (atomically) instead of stdout."),
+    device_filter: bool = typer.Option(
+        False, "--device-filter", help="mig-parted entries carry the GPU's PCI id (device-filter)."
+    ),
+    fleet: Optional[Path] = typer.Option(None, "--fleet", help="Fleet file to read; default: the one the plan names."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    from planner.emit import k8s, labels, migparted
+    from planner.emit.common import ExportError
+    from planner.errors import InputError, Problem
+    from planner.fileio import write_atomic
+    from planner.plan import load_plan
+    from planner.spec import load_fleet
+
+    plan = load_plan(plan_file)
+    fleet_path = _fleet_path(plan, plan_file, fleet, as_json)
+    loaded = load_fleet(fleet_path)
+    if loaded.sha256 != plan.fleet_sha256:
+        err_console().print(
+            f"warning: {fleet_path} has changed since the plan was solved (sha256 differs from the plan's "
+            "fleet_sha256); exporting the plan as it is, with this fleet file's GPU data and serving settings",
+            markup=False,
+        )
+    try:
+        if fmt is ExportFormat.mig_parted:
+            config = migparted.build(plan, loaded.catalog, device_filter)
+            text, data = migparted.render(plan, config), config.to_data()
+        elif fmt in (ExportFormat.labels, ExportFormat.labels_yaml):
+            lp = labels.build(plan, loaded)
+            text = labels.render_script(lp) if fmt is ExportFormat.labels else labels.render_patches(lp)
+            data = lp.to_data()
+        else:
+            docs = k8s.build(plan, loaded, device_filter)
+            text, data = k8s.render(plan, docs), {"documents": [d for _, d in docs]}
+    except ExportError as exc:
+        problem = Problem(f"cannot export: {exc.message}", exc.where, None, exc.hint, str(plan_file))
+        raise InputError([problem]) from None
+
+    if output is not None:
+        write_atomic(output, text, inputs=(plan_file, fleet_path))
+        if fmt is ExportFormat.labels:
+            os.chmod(output, 0o755)
+    if as_json:
+        print_json({"format": fmt.value, "output": str(output) if output is not None else None, "data": data})
+    elif output is None:
+        typer.echo(text, nl=False)
+    else:
+        err_console().print(f"{fmt.value} written to {output}", markup=False)
+
+
+export.__doc__ = HELP

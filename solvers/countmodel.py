@@ -1,0 +1,188 @@
+"""The aggregated count model of DESIGN §4, written once for every linear back end.
+
+Variables (all integers, per node group g):
+  fresh[g,k]   nodes configured anew, holding tensor-parallel packing k
+  kept[g,k]    inventory nodes left exactly as today, packing k over today's MIG-off GPUs
+  gpus[g,L]    GPUs of fresh nodes running layout L (a MIG profile multiset, or MIG off)
+  rep[w,g,r]   replicas of workload w on resource r of group g
+Supply of every resource in a group (slices of each profile, whole GPUs, TP groups of each size)
+bounds the replicas placed on it; capacities times replicas meet each target. Spread: a workload
+that needs two nodes gets `host[w,g]` (nodes of g hosting it, at most 2) summing to >= 2.
+The three objectives (cost, changes against today, distinct layouts) are linear expressions.
+
+The model is purely linear, so CP-SAT (`solvers/cpsat.py`) and LP-based MIP solvers
+(`solvers/mip.py`) build it through the same code; a back end supplies only `int_var` and `add`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from planner.problem import PlanningProblem
+
+
+class Backend(Protocol):
+    def int_var(self, lb: int, ub: int, name: str) -> Any: ...
+
+    def add(self, constraint: Any) -> None: ...
+
+
+@dataclass
+class CountModel:
+    fresh: dict = field(default_factory=dict)
+    kept: dict = field(default_factory=dict)
+    gpus: dict = field(default_factory=dict)
+    rep: dict = field(default_factory=dict)
+    active: dict = field(default_factory=dict)
+    cost: object = None
+    changes: object = None
+    distinct: object = None
+
+
+def build(problem: PlanningProblem, model: Backend) -> CountModel:
+    v = CountModel()
+    supply: dict[tuple[int, str], list] = {}  # (group, resource) -> linear terms
+
+    def add_supply(g: int, res: str, term) -> None:
+        supply.setdefault((g, res), []).append(term)
+
+    for group in problem.groups:
+        g = group.id
+        n_gpu = group.gpus_per_node
+        avail = group.available
+        for k, packing in enumerate(group.packings):
+            v.fresh[g, k] = model.int_var(0, avail, f"fresh_g{g}_k{k}")
+        if group.kept is not None:
+            for k, packing in enumerate(group.kept.packings):
+                v.kept[g, k] = model.int_var(0, avail, f"kept_g{g}_k{k}")
+        fresh_nodes = [v.fresh[g, k] for k in range(len(group.packings))]
+        kept_nodes = [v.kept[g, k] for k in range(len(group.kept.packings))] if group.kept else []
+        active = model.int_var(0, avail, f"active_g{g}")
+        model.add(active == sum(fresh_nodes) + sum(kept_nodes))
+        v.active[g] = active
+
+        # GPUs of fresh nodes not taken by TP groups choose a layout (or stay idle).
+        free_gpus = sum(v.fresh[g, k] * (n_gpu - p.gpus) for k, p in enumerate(group.packings))
+        layout_vars = []
+        for layout in problem.layouts[group.gpu]:
+            x = model.int_var(0, avail * n_gpu, f"gpus_g{g}_{layout.key}")
+            v.gpus[g, layout.key] = x
+            layout_vars.append(x)
+            if layout.mode == "full":
+                add_supply(g, group.gpu, x)
+            for profile, count in layout.counts:
+                add_supply(g, f"{group.gpu}/{profile}", count * x)
+        model.add(sum(layout_vars) <= free_gpus)
+
+        for k, packing in enumerate(group.packings):
+            for size in sorted({len(t) for t in packing.groups}):
+                add_supply(g, f"{group.gpu}/tp{size}", packing.count(size) * v.fresh[g, k])
+        if group.kept is not None:
+            kept_total = sum(kept_nodes)
+            for profile, count in group.kept.fixed:
+                add_supply(g, f"{group.gpu}/{profile}", count * kept_total)
+            for k, packing in enumerate(group.kept.packings):
+                off_free = len(group.kept.off) - packing.gpus
+                if off_free:
+                    add_supply(g, group.gpu, off_free * v.kept[g, k])
+                for size in sorted({len(t) for t in packing.groups}):
+                    add_supply(g, f"{group.gpu}/tp{size}", packing.count(size) * v.kept[g, k])
+
+    # Replicas: on each group, of each candidate resource, bounded by supply.
+    users: dict[tuple[int, str], list] = {}
+    for demand_index, demand in enumerate(problem.demands):
+        coverage = []
+        count_terms = []
+        hosts = []
+        for group in problem.groups:
+            g = group.id
+            cands = problem.candidates.get((demand_index, group.gpu), [])
+            group_reps = []
+            for cand in cands:
+                res = str(cand.resource)
+                if (g, res) not in supply:
+                    continue
+                ub = _supply_ub(group, cand.resource, problem)
+                r = model.int_var(0, ub, f"rep_w{demand_index}_g{g}_{res}")
+                v.rep[demand_index, g, res] = r
+                users.setdefault((g, res), []).append(r)
+                coverage.append(cand.capacity * r)
+                count_terms.append(r)
+                group_reps.append(r)
+            if demand.spread and group_reps:
+                # Nodes of g hosting w (at most 2 matter). Each needs its own replica and its own
+                # GPU or TP group able to hold w, so count those carriers too: without that bound
+                # the model could "spread" two replicas over one GPU and an empty second node.
+                h = model.int_var(0, min(2, group.available), f"host_w{demand_index}_g{g}")
+                model.add(h <= v.active[g])
+                model.add(h <= sum(group_reps))
+                model.add(h <= _carriers(group, problem, v, {str(c.resource) for c in cands}))
+                hosts.append(h)
+        model.add(sum(coverage) >= demand.target_scaled)
+        if demand.min_replicas:
+            model.add(sum(count_terms) >= demand.min_replicas)
+        if demand.max_replicas is not None:
+            model.add(sum(count_terms) <= demand.max_replicas)
+        if demand.spread:
+            model.add(sum(hosts) >= 2)
+    for key, reps in users.items():
+        model.add(sum(reps) <= sum(supply[key]))
+
+    v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
+    v.changes = sum(
+        v.active[group.id] - sum(v.kept[group.id, k] for k in range(len(group.kept.packings)))
+        for group in problem.groups
+        if group.kept is not None
+    )
+    # Distinct layouts per GPU type (MIG-off counts as one layout; TP groups are not layouts).
+    used: dict[tuple[str, str], Any] = {}
+    for group in problem.groups:
+        for layout in problem.layouts[group.gpu]:
+            key = (group.gpu, layout.key)
+            if key not in used:
+                used[key] = model.int_var(0, 1, f"uses_{group.gpu}_{layout.key}")
+            # A layout running on any GPU counts as used (linear: x <= its upper bound × used).
+            model.add(v.gpus[group.id, layout.key] <= group.available * group.gpus_per_node * used[key])
+        if group.kept is not None:
+            for layout in group.kept.fixed_layouts:
+                total = sum(v.kept[group.id, k] for k in range(len(group.kept.packings)))
+                model.add(total <= group.available * used[group.gpu, layout.key])
+    v.distinct = sum(used.values())
+    return v
+
+
+def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """GPUs (or TP groups) of a group that could hold a replica using one of `usable` resources."""
+    g, gpu = group.id, group.gpu
+    terms = []
+    for layout in problem.layouts[gpu]:
+        holds = (gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts)
+        if holds:
+            terms.append(v.gpus[g, layout.key])
+    for k, packing in enumerate(group.packings):
+        n = sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+        if n:
+            terms.append(n * v.fresh[g, k])
+    if group.kept is not None:
+        fixed = sum(1 for layout in group.kept.fixed_layouts if any(f"{gpu}/{p}" in usable for p, _ in layout.counts))
+        for k, packing in enumerate(group.kept.packings):
+            n = fixed + sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+            if gpu in usable:
+                n += len(group.kept.off) - packing.gpus
+            if n:
+                terms.append(n * v.kept[g, k])
+    return sum(terms)
+
+
+def _supply_ub(group, resource, problem: PlanningProblem) -> int:
+    """Most units of a resource a group could ever supply (keeps variable domains tight)."""
+    n = group.available
+    if resource.kind == "tp":
+        return n * (group.gpus_per_node // resource.gpus)
+    if resource.kind == "full":
+        return n * group.gpus_per_node
+    best = max((c for layout in problem.layouts[group.gpu] for p, c in layout.counts if p == resource.profile), default=0)
+    if group.kept is not None:
+        best = max(best, dict(group.kept.fixed).get(resource.profile, 0))
+    return n * group.gpus_per_node * best
