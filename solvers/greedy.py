@@ -38,6 +38,8 @@ def _share(group: NodeGroup, problem: PlanningProblem, resource) -> float:
 def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> CountSolution:
     start = time.monotonic()
     opened: list[_OpenNode] = []
+    by_group: dict[int, list[_OpenNode]] = {g.id: [] for g in problem.groups}
+    hosts_of: dict[int, list[_OpenNode]] = {}  # workload -> nodes hosting it, in order
     remaining_nodes = {g.id: g.available for g in problem.groups}
     replicas: dict[tuple[int, int, str], int] = {}
     sizes_of = {g.id: {tuple(sorted((len(t) for t in p.groups), reverse=True)) for p in g.packings} for g in problem.groups}
@@ -56,6 +58,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
         else:
             node = _OpenNode(group, kept=False, free_gpus=group.gpus_per_node)
         opened.append(node)
+        by_group[group.id].append(node)
         return node
 
     def configure(node: _OpenNode, resource) -> bool:
@@ -92,11 +95,11 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
 
     def take(w: int, group: NodeGroup, resource) -> bool:
         key = str(resource)
-        running = [n for n in opened if n.group.id == group.id]
-        hosts = [n for n in opened if n.hosted.get(w)]
+        running = by_group[group.id]
+        hosts = hosts_of.get(w, [])
         if problem.demands[w].spread and len(hosts) == 1:
             running = [n for n in running if n is not hosts[0]]  # spread: the next replica goes elsewhere
-        running.sort(key=lambda n: n.hosted.get(w, 0))
+        running = sorted(running, key=lambda n: n.hosted.get(w, 0))
         for node in running:
             if node.free_units.get(key, 0) > 0:
                 break
@@ -107,6 +110,8 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
                 if node is None or (node.free_units.get(key, 0) == 0 and not configure(node, resource)):
                     return False
         node.free_units[key] -= 1
+        if not node.hosted.get(w):
+            hosts_of.setdefault(w, []).append(node)
         node.hosted[w] = node.hosted.get(w, 0) + 1
         replicas[w, group.id, key] = replicas.get((w, group.id, key), 0) + 1
         return True
@@ -126,21 +131,16 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
                 unit_cost = _share(group, problem, cand.resource)
                 options.append((unit_cost / cand.throughput, group.origin != "inventory", group.id, str(cand.resource), cand, group))
         options.sort(key=lambda o: o[:4])
-        def covered() -> int:
-            return sum(
-                c.capacity * replicas.get((w, g.id, str(c.resource)), 0)
-                for g in problem.groups
-                for c in problem.candidates.get((w, g.gpu), [])
-            )
-
-        count = 0
-        while covered() < demand.target_scaled or count < demand.min_replicas:
+        covered, count = 0, 0
+        while covered < demand.target_scaled or count < demand.min_replicas:
             if demand.max_replicas is not None and count >= demand.max_replicas:
                 status = "infeasible"
                 break
-            if not any(take(w, group, cand.resource) for *_, cand, group in options):
+            chosen = next((cand for *_, cand, group in options if take(w, group, cand.resource)), None)
+            if chosen is None:
                 status = "infeasible"
                 break
+            covered += chosen.capacity
             count += 1
         if status == "infeasible":
             break
