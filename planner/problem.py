@@ -133,6 +133,29 @@ class PlanningProblem:
     rounding: Rounding
 
 
+def restricted(problem: PlanningProblem, candidates: set[tuple[int, str]], layouts: set[tuple[str, str]]) -> PlanningProblem:
+    """The same problem with only the given (workload, resource) candidates and (gpu, layout key)
+    layouts — plus MIG-off and today's layouts, which keeping a node needs. Group ids, layout keys
+    and resource names are unchanged, so its solutions are solutions of the full problem."""
+    kept_layouts = {(g.gpu, lay.key) for g in problem.groups if g.kept for lay in g.kept.fixed_layouts}
+    cands = {
+        key: [c for c in cs if (key[0], str(c.resource)) in candidates]
+        for key, cs in problem.candidates.items()
+    }
+    return PlanningProblem(
+        loaded=problem.loaded,
+        perf=problem.perf,
+        groups=problem.groups,
+        layouts={
+            gpu: [lay for lay in options if lay.mode == "full" or (gpu, lay.key) in layouts or (gpu, lay.key) in kept_layouts]
+            for gpu, options in problem.layouts.items()
+        },
+        demands=problem.demands,
+        candidates={key: cs for key, cs in cands.items() if cs},
+        rounding=problem.rounding,
+    )
+
+
 def _node_price(loaded: LoadedFleet, node_type: str, override: float | None) -> float:
     if override is not None:
         return override

@@ -120,14 +120,27 @@ def build(problem: PlanningProblem, model: Backend) -> CountModel:
                 model.add(h <= _carriers(group, problem, v, {str(c.resource) for c in cands}))
                 hosts.append(h)
         model.add(sum(coverage) >= demand.target_scaled)
-        if demand.min_replicas:
-            model.add(sum(count_terms) >= demand.min_replicas)
+        # Valid cut: at least ceil(target / best capacity) replicas, whatever their resources.
+        best = max((c.capacity for (wi, _), cs in problem.candidates.items() if wi == demand_index for c in cs), default=0)
+        fewest = -(-demand.target_scaled // best) if best else 0
+        if max(fewest, demand.min_replicas):
+            model.add(sum(count_terms) >= max(fewest, demand.min_replicas))
         if demand.max_replicas is not None:
             model.add(sum(count_terms) <= demand.max_replicas)
         if demand.spread:
             model.add(sum(hosts) >= 2)
     for key, reps in users.items():
         model.add(sum(reps) <= sum(supply[key]))
+    # Valid cut, redundant for the integer model: the memory slots the replicas of a group take
+    # never exceed its GPUs' slots. Explicit as one row, it gives the LP-based cut generators an
+    # aggregate knapsack to strengthen, which the per-layout rows hide.
+    slot_use: dict[int, list] = {}
+    for (wi, g, res), r in v.rep.items():
+        slot_use.setdefault(g, []).append(_slots(problem, res) * r)
+    for group in problem.groups:
+        if group.id in slot_use:
+            total = _slots_per_gpu(problem, group.gpu) * group.gpus_per_node
+            model.add(sum(slot_use[group.id]) <= total * v.active[group.id])
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
     v.changes = sum(
@@ -173,6 +186,22 @@ def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
             if n:
                 terms.append(n * v.kept[g, k])
     return sum(terms)
+
+
+def _slots_per_gpu(problem: PlanningProblem, gpu: str) -> int:
+    geometry = problem.loaded.catalog.gpu(gpu).mig
+    return geometry.slots if geometry is not None else 1
+
+
+def _slots(problem: PlanningProblem, res: str) -> int:
+    """Memory slots a resource takes (a whole GPU takes all of them)."""
+    gpu, _, tail = res.partition("/")
+    per_gpu = _slots_per_gpu(problem, gpu)
+    if not tail:
+        return per_gpu
+    if tail.startswith("tp"):
+        return int(tail[2:]) * per_gpu
+    return problem.loaded.catalog.gpu(gpu).mig.profile(tail).slots
 
 
 def _supply_ub(group, resource, problem: PlanningProblem) -> int:

@@ -7,6 +7,7 @@ Each stage is warm-started with the previous stage's solution.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from typing import Callable
 
 from ortools.sat.python import cp_model
 
-from planner.problem import PlanningProblem
+from planner.problem import PlanningProblem, restricted
 from planner.solution import CountSolution
 from solvers.countmodel import CountModel, build
+from solvers.lp import relax
 
 
 class _CpSatModel:
@@ -91,6 +93,37 @@ def _hint(model: cp_model.CpModel, v: CountModel, sol: CountSolution) -> None:
             model.AddHint(var, values.get(key, 0))
 
 
+def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, relative_gap: float) -> None:
+    p = solver.parameters
+    p.num_workers = workers
+    p.random_seed = seed
+    # One worker with the full LP relaxation (linearization level 2) proves the fleet-sized
+    # models optimal fastest and is deterministic. With several workers, interleaved search
+    # keeps the portfolio deterministic too: same model and seed, same answer, whatever the
+    # machine's load — as long as the time limit is not what ends the search.
+    p.linearization_level = 2
+    if workers > 1:
+        p.interleave_search = True
+    p.max_time_in_seconds = max(limit, 0.05)
+    p.relative_gap_limit = relative_gap
+
+
+def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution) -> CountSolution | None:
+    """Cheapest plan of a (restricted) problem within `limit` seconds, or None."""
+    wrapper = _CpSatModel()
+    v = build(problem, wrapper)
+    wrapper.model.Minimize(v.cost)
+    solver = cp_model.CpSolver()
+    _params(solver, workers, seed, limit, 0.0)
+    status = _interruptible_solve(solver, wrapper.model, None, out)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    found = CountSolution(status=_status(status), solver="cp-sat")
+    _extract(solver, v, found)
+    found.cost_scaled = int(round(solver.ObjectiveValue()))
+    return found
+
+
 def solve(
     problem: PlanningProblem,
     time_limit_s: float,
@@ -99,45 +132,77 @@ def solve(
     relative_gap: float = 0.0,
     warm_start: CountSolution | None = None,
     progress: Callable[[float, float, float], None] | None = None,
-    stop: Callable[[], bool] | None = None,
 ) -> CountSolution:
     start = time.monotonic()
     workers = max(workers, 1)
+    out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
+
+    def remaining() -> float:
+        return time_limit_s - (time.monotonic() - start)
+
+    # Stage 0: the LP relaxation — a proven bound, an early proof of infeasibility, and the
+    # neighbourhood (resources and layouts it uses) where a restricted model finds good plans fast.
+    relaxation = relax(problem)
+    if not relaxation.feasible:
+        out.status = "infeasible"
+        out.seconds = time.monotonic() - start
+        return out
+    lp_bound = math.ceil(relaxation.bound - 1e-6) if relaxation.bound is not None else None
+    incumbents = [s for s in (warm_start,) if s is not None and s.status != "infeasible" and s.cost_scaled is not None]
+    guided_optimal = False
+    if lp_bound is not None and relaxation.candidates:
+        guided = _cost_only(
+            restricted(problem, relaxation.candidates, relaxation.layouts), time_limit_s * 0.3, workers, seed, out
+        )
+        if guided is not None:
+            incumbents.append(guided)
+            # Optimal within the neighbourhood and equal to the LP bound: optimal, full stop.
+            guided_optimal = guided.status == "optimal" and guided.cost_scaled <= lp_bound
+    best = min(incumbents, key=lambda s: s.cost_scaled, default=None)
+    if best is not None and progress:
+        progress(best.cost_scaled / 1000.0, (lp_bound or 0) / 1000.0, time.monotonic() - start)
+
+    # Stage 1: cost, on the full model, warm-started from the best plan so far.
     wrapper = _CpSatModel()
     v = build(problem, wrapper)
     model = wrapper.model
-    out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
 
     def run(stage_limit: float, callback=None) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
-        p = solver.parameters
-        p.num_workers = workers
-        p.random_seed = seed
-        # One worker with the full LP relaxation (linearization level 2) proves the fleet-sized
-        # models optimal fastest and is deterministic. With several workers, interleaved search
-        # keeps the portfolio deterministic too: same model and seed, same answer, whatever the
-        # machine's load — as long as the time limit is not what ends the search.
-        p.linearization_level = 2
-        if workers > 1:
-            p.interleave_search = True
-        p.max_time_in_seconds = max(stage_limit, 0.05)
-        p.relative_gap_limit = relative_gap
+        _params(solver, workers, seed, stage_limit, relative_gap)
         return _interruptible_solve(solver, model, callback, out), solver
 
-    # Stage 1: cost.
     model.Minimize(v.cost)
-    if warm_start is not None:
-        _hint(model, v, warm_start)
-    status, solver = run(time_limit_s * 0.8, _Progress(progress, 1000.0) if progress else None)
-    out.status = _status(status)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    bound = lp_bound or 0
+    if guided_optimal:
+        status = cp_model.OPTIMAL
+    elif out.interrupted:
+        status = cp_model.UNKNOWN
+    else:
+        if best is not None:
+            _hint(model, v, best)
+        status, solver = run(remaining() * 0.8, _Progress(progress, 1000.0) if progress else None)
+        if status == cp_model.INFEASIBLE:
+            out.status = "infeasible"
+            out.seconds = time.monotonic() - start
+            return out
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            full = CountSolution(status=_status(status), solver="cp-sat")
+            _extract(solver, v, full)
+            full.cost_scaled = int(round(solver.ObjectiveValue()))
+            if best is None or full.cost_scaled <= best.cost_scaled:
+                best = full
+            bound = max(bound, int(round(solver.BestObjectiveBound())))
+            if status == cp_model.OPTIMAL:
+                bound = max(bound, full.cost_scaled)
+    if best is None:
+        out.status = "unknown"
         out.seconds = time.monotonic() - start
         return out
-    _extract(solver, v, out)
-    out.cost_scaled = int(round(solver.ObjectiveValue()))
-    out.bound_scaled = int(round(solver.BestObjectiveBound()))
-    if status == cp_model.OPTIMAL:
-        out.bound_scaled = out.cost_scaled
+    out.fresh, out.kept, out.layouts, out.replicas = best.fresh, best.kept, best.layouts, best.replicas
+    out.cost_scaled = best.cost_scaled
+    out.bound_scaled = min(bound, best.cost_scaled)
+    out.status = "optimal" if out.bound_scaled >= out.cost_scaled else "feasible"
     model.Add(v.cost <= out.cost_scaled)
 
     # Stages 2 and 3: fewer changes, then fewer distinct layouts, at no extra cost.
@@ -148,13 +213,13 @@ def solve(
         if isinstance(expr, int):
             setattr(out, name, expr)
             continue
-        remaining = time_limit_s - (time.monotonic() - start)
-        if remaining <= 0.05:
+        left = remaining()
+        if left <= 0.05:
             out.notes.append(f"no time left to minimise {name}")
             break
         _hint(model, v, out)
         model.Minimize(expr)
-        status, solver = run(min(remaining, max(time_limit_s * 0.1, 1.0)))
+        status, solver = run(min(left, max(time_limit_s * 0.1, 1.0)))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             _extract(solver, v, out)
             value = int(round(solver.ObjectiveValue()))
