@@ -27,7 +27,7 @@ from planner.plan import (
     SolverInfo,
     WorkloadPlan,
 )
-from planner.problem import FULL, PRICE_SCALE, LayoutOption, NodeGroup, PlanningProblem
+from planner.problem import FULL, PRICE_SCALE, LayoutOption, NodeGroup, PlanningProblem, resource_price
 from planner.resources import Resource, parse_resource
 from planner.solution import CountSolution
 
@@ -352,13 +352,8 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
 
 
 def _unit_share(problem: PlanningProblem, node: _Node, unit: _Unit) -> float:
-    """Cost of a unit: the node's price split over its GPUs, MIG slices by memory slots."""
-    per_gpu = node.group.price / node.group.gpus_per_node
-    if "/" in unit.resource and not unit.resource.split("/")[1].startswith("tp"):
-        gpu = problem.loaded.catalog.gpu(node.group.gpu)
-        profile = gpu.mig.profile(unit.resource.split("/")[1])
-        return per_gpu * profile.slots / gpu.mig.slots
-    return per_gpu * len(unit.gpus)
+    """Cost of a unit: its resource's share of the node's price."""
+    return resource_price(problem, node.group, parse_resource(unit.resource))
 
 
 def _workload_plans(problem: PlanningProblem, nodes: list[_Node], units: list[_Unit]) -> list[WorkloadPlan]:

@@ -133,6 +133,28 @@ class PlanningProblem:
     rounding: Rounding
 
 
+def resource_price(problem: PlanningProblem, group: NodeGroup, resource: Resource) -> float:
+    """A resource's share of its node's price: the node split over its GPUs, a MIG slice by its
+    memory slots. The marginal price a replica takes, not what a plan pays (that is whole nodes)."""
+    per_gpu = group.price / group.gpus_per_node
+    if resource.kind == "mig":
+        geometry = problem.loaded.catalog.gpu(group.gpu).mig
+        return per_gpu * geometry.profile(resource.profile).slots / geometry.slots
+    return per_gpu * resource.gpus
+
+
+def cheapest_candidates(problem: PlanningProblem, workload: int, count: int) -> list[str]:
+    """The `count` resources giving this workload the most throughput per dollar-hour."""
+    ranked = sorted(
+        {
+            (resource_price(problem, g, c.resource) / c.throughput, str(c.resource))
+            for g in problem.groups
+            for c in problem.candidates.get((workload, g.gpu), [])
+        }
+    )
+    return [res for _, res in ranked[:count]]
+
+
 def restricted(problem: PlanningProblem, candidates: set[tuple[int, str]], layouts: set[tuple[str, str]]) -> PlanningProblem:
     """The same problem with only the given (workload, resource) candidates and (gpu, layout key)
     layouts — plus MIG-off and today's layouts, which keeping a node needs. Group ids, layout keys

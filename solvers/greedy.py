@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from planner.problem import FULL, LayoutOption, NodeGroup, PlanningProblem
+from planner.problem import FULL, LayoutOption, NodeGroup, PlanningProblem, resource_price
 from planner.solution import CountSolution
 
 
@@ -25,14 +25,6 @@ class _OpenNode:
     free_units: dict[str, int] = field(default_factory=dict)  # resource -> unused units
     free_gpus: int = 0
     hosted: dict[int, int] = field(default_factory=dict)  # workload index -> replicas here
-
-
-def _share(group: NodeGroup, problem: PlanningProblem, resource) -> float:
-    per_gpu = group.price / group.gpus_per_node
-    if resource.kind == "mig":
-        gpu = problem.loaded.catalog.gpu(group.gpu)
-        return per_gpu * gpu.mig.profile(resource.profile).slots / gpu.mig.slots
-    return per_gpu * resource.gpus
 
 
 def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> CountSolution:
@@ -128,7 +120,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
         options = []
         for group in problem.groups:
             for cand in problem.candidates.get((w, group.gpu), []):
-                unit_cost = _share(group, problem, cand.resource)
+                unit_cost = resource_price(problem, group, cand.resource)
                 options.append((unit_cost / cand.throughput, group.origin != "inventory", group.id, str(cand.resource), cand, group))
         options.sort(key=lambda o: o[:4])
         covered, count = 0, 0
