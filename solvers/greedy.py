@@ -56,7 +56,10 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
     def configure(node: _OpenNode, resource) -> bool:
         """Give a free GPU (or NVLink group) of a fresh node the shape this resource needs."""
         if node.kept:
-            return False
+            if any(node.hosted.values()):
+                return False
+            # Nothing runs on it yet: re-cut it instead of keeping today's layout.
+            node.kept, node.free_units, node.free_gpus = False, {}, node.group.gpus_per_node
         key = str(resource)
         if resource.kind == "tp":
             sizes = tuple(sorted(node.tp_sizes + [resource.gpus], reverse=True))
