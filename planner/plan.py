@@ -128,6 +128,18 @@ def load_plan(path: str | Path) -> Plan:
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise InputError([Problem("not a plan file: the top level is not a mapping", "", 1, None, str(path))])
+    if "node_types" in doc.data and "fleet_sha256" not in doc.data:
+        raise InputError(
+            [
+                Problem(
+                    "this is a fleet file, not a plan",
+                    "",
+                    1,
+                    f"solve it first with `mig-plan solve {path} -o plan.yaml`, then pass the plan file",
+                    str(path),
+                )
+            ]
+        )
     try:
         return Plan.model_validate(doc.data)
     except ValidationError as exc:

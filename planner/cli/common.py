@@ -23,6 +23,9 @@ EXIT_INFEASIBLE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
+# A file with thousands of mistakes is a wrong file, not a to-do list: print the first ones.
+MAX_PRINTED_PROBLEMS = 200
+
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
 
@@ -46,8 +49,11 @@ def report_problems(problems: list[Problem], as_json: bool) -> None:
     err = err_console()
     noun = "problem" if len(problems) == 1 else "problems"
     err.print(f"[bold red]error[/]: {len(problems)} {noun}", markup=True)
-    for p in problems:
+    for p in problems[:MAX_PRINTED_PROBLEMS]:
         err.print(p.format(), markup=False, soft_wrap=True)  # one line per problem, greppable
+    if len(problems) > MAX_PRINTED_PROBLEMS:
+        more = len(problems) - MAX_PRINTED_PROBLEMS
+        err.print(f"... and {more:,} more (--json lists them all)", markup=False, soft_wrap=True)
 
 
 def handles_errors(fn: Callable) -> Callable:

@@ -94,6 +94,7 @@ def export(
             f"warning: {fleet_path} has changed since the plan was solved (sha256 differs from the plan's "
             "fleet_sha256); exporting the plan as it is, with this fleet file's GPU data and serving settings",
             markup=False,
+            soft_wrap=True,
         )
     try:
         if fmt is ExportFormat.mig_parted:

@@ -7,12 +7,13 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import JSON_OPTION, console, handles_errors, print_json
+from planner.cli.common import JSON_OPTION, console, err_console, handles_errors, print_json
 
 
 def _catalog_for(plan, plan_path: Path):
     """The catalog the plan was made against: the fleet file's (custom GPUs) when it still loads,
-    else the built-in one. Only MIG slot geometry is read from it."""
+    else the built-in one. Only MIG slot geometry is read from it. Warns when the fleet file has
+    changed since the plan was solved, as `export` does."""
     from planner.catalog import load_catalog
     from planner.errors import InputError
     from planner.spec import load_fleet
@@ -21,9 +22,22 @@ def _catalog_for(plan, plan_path: Path):
         for candidate in (Path(plan.fleet_file), plan_path.parent / plan.fleet_file):
             if candidate.is_file():
                 try:
-                    return load_fleet(candidate).catalog
+                    loaded = load_fleet(candidate)
                 except (InputError, OSError):
+                    err_console().print(
+                        f"warning: {candidate} no longer loads as a fleet file; drawing the plan with the built-in catalog",
+                        markup=False,
+                        soft_wrap=True,
+                    )
                     break
+                if loaded.sha256 != plan.fleet_sha256:
+                    err_console().print(
+                        f"warning: {candidate} has changed since the plan was solved (sha256 differs from the plan's "
+                        "fleet_sha256); the report shows the plan as it was solved",
+                        markup=False,
+                        soft_wrap=True,
+                    )
+                return loaded.catalog
     return load_catalog()
 
 

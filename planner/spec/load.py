@@ -88,6 +88,20 @@ def parse_fleet(text: str, file: str = "<fleet>") -> LoadedFleet:
         raise InputError(
             [Problem(f"the top level is {kind}, not a mapping", "", 1, "a fleet file starts with 'version: 1'", file)]
         )
+    if "fleet_sha256" in doc.data and "node_types" not in doc.data:
+        named = doc.data.get("fleet_file")
+        source = f": {named}" if isinstance(named, str) and named else ""
+        raise InputError(
+            [
+                Problem(
+                    "this is a plan file (written by `mig-plan solve`), not a fleet file",
+                    "",
+                    1,
+                    f"pass the fleet file the plan was solved from{source}",
+                    file,
+                )
+            ]
+        )
     try:
         fleet = Fleet.model_validate(doc.data)
     except ValidationError as exc:
