@@ -28,8 +28,11 @@ class CatalogDataError(ValueError):
 # --------------------------------------------------------------------------- YAML reading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently).
+
+    Built on libyaml's parser where PyYAML has it: the catalog's data files are parsed on every
+    command, and the pure-Python parser took ~0.45 s of `mig-plan estimate`'s ~1 s."""
 
 
 def _mapping_without_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
