@@ -19,15 +19,6 @@ class Problem:
     hint: str | None = None  # how to fix it
     file: str | None = None
 
-    def located(self, file: str | None = None, line: int | None = None) -> "Problem":
-        return Problem(
-            self.message,
-            self.path,
-            self.line if self.line is not None else line,
-            self.hint,
-            self.file if self.file is not None else file,
-        )
-
     def format(self) -> str:
         where = self.file or ""
         if self.line is not None:

@@ -8,7 +8,6 @@ are reported, since in a hand-edited fleet file they are nearly always a mistake
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +245,3 @@ def load_document(path: str | os.PathLike) -> Document:
     """Read and parse a YAML (or JSON, which is YAML) file."""
     text = read_text(path)
     return parse_yaml(text, str(path))
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -217,8 +217,11 @@ def solve(
     out.status = "optimal" if out.bound_scaled >= out.cost_scaled else "feasible"
     model.Add(v.cost <= out.cost_scaled)
 
-    # Stages 2 and 3: fewer changes, then fewer distinct layouts, at no extra cost.
-    for name, expr in (("changes", v.changes), ("distinct_layouts", v.distinct)):
+    # Stages 2 and 3: the fleet's `objective.then` (default: fewer changes, then fewer distinct
+    # layouts), each at no extra cost and no loss on the stages before it.
+    secondary = {"changes": v.changes, "distinct_layouts": v.distinct}
+    for name in problem.loaded.fleet.objective.then:
+        expr = secondary[name]
         if out.interrupted:
             out.notes.append(f"interrupted before minimising {name}")
             break

@@ -619,3 +619,27 @@ def test_cpsat_matches_brute_force_on_tiny_fleets(case) -> None:
     assert plan.status == "optimal"
     assert plan.cost_per_hour == pytest.approx(expected, abs=1e-6), (gpus, caps, targets)
     assert plan.lower_bound_per_hour == pytest.approx(expected, abs=1e-6)
+
+
+def test_objective_then_order_is_honoured():
+    """`objective.then` picks the tie-breaking stages, in order. examples/replan.yaml costs $32/h
+    whichever way: minimising changes first keeps both of today's nodes; minimising distinct
+    layouts first may re-cut a node, but never ends with more distinct GPU layouts."""
+    from pathlib import Path
+
+    from planner.naming import gpu_layout_token
+
+    def distinct(plan: Plan) -> int:
+        return len({gpu_layout_token([i.profile for i in g.instances] if g.mode == "mig" else None) for n in plan.nodes for g in n.gpus})
+
+    text = Path("examples/replan.yaml").read_text()
+    plans = {}
+    for then in ("[]", "[changes, distinct_layouts]", "[distinct_layouts, changes]"):
+        loaded = parse_fleet(text + f"objective: {{minimize: cost, then: {then}}}\n", "replan.yaml")
+        plan = make_plan(loaded, "cp-sat", 20)
+        assert plan.status == "optimal" and plan.cost_per_hour == 32.0
+        assert verify(plan, loaded) == []
+        plans[then] = plan
+    assert plans["[changes, distinct_layouts]"].changes == []
+    assert all(n.kept for n in plans["[changes, distinct_layouts]"].nodes)
+    assert distinct(plans["[distinct_layouts, changes]"]) <= distinct(plans["[changes, distinct_layouts]"])

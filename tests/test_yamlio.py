@@ -285,13 +285,6 @@ def test_problem_format():
     assert Problem("m", "p", 1, "h", "f").to_dict() == {"file": "f", "path": "p", "line": 1, "message": "m", "hint": "h"}
 
 
-def test_problem_located_fills_only_what_is_missing():
-    p = Problem("m", "p").located("f.yaml", 4)
-    assert (p.file, p.line) == ("f.yaml", 4)
-    q = Problem("m", "p", 2, None, "g.yaml").located("f.yaml", 4)
-    assert (q.file, q.line) == ("g.yaml", 2)
-
-
 def test_input_error_lists_every_problem():
     err = InputError([Problem("one", "a", 1, None, "f"), Problem("two", "b", 2, None, "f")])
     assert str(err) == "f:1: a: one\nf:2: b: two"

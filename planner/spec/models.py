@@ -8,7 +8,6 @@ a validator so that a user sees one clear message instead of one per union branc
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -42,14 +41,6 @@ TARGET_UNITS = (
     "audio_seconds_per_s",
     "realtime_streams",
 )
-
-
-def _finite_number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{what} must be a number")
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError(f"{what} must be a finite number")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- GPUs and nodes
