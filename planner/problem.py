@@ -304,10 +304,43 @@ def _layouts(
     return out
 
 
+# Scaled values stay far inside CP-SAT's int64 (sums of replicas × capacities included).
+MAX_SCALED = 10**13
+
+
+def _decimals(value: float) -> int:
+    """Decimal places a number was written with (12345.678 → 3), at most 6."""
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0
+    return min(len(text.split(".")[1].rstrip("0")), 6)
+
+
 def _scale_for(target: float, capacities: list[float]) -> float:
+    """Integer units per target unit for one workload.
+
+    Fine enough that the smallest capacity keeps CAPACITY_RESOLUTION units, and that numbers the
+    user wrote in decimals (targets, measured capacities: 12345.678) scale exactly — so a target of
+    exactly three replicas' capacity stays feasible; capped so nothing overflows (a capacity too
+    small to register at the cap is dropped and reported in `Rounding.dropped`).
+    """
     smallest = min(capacities) if capacities else target
     exponent = math.ceil(math.log10(CAPACITY_RESOLUTION / smallest)) if smallest > 0 else 0
-    return 10.0 ** max(exponent, 0)
+    exponent = max(exponent, _decimals(target), *(_decimals(c) for c in capacities), 0)
+    largest = max([target, *capacities])
+    while exponent > 0 and largest * 10.0**exponent > MAX_SCALED:
+        exponent -= 1
+    return 10.0**exponent
+
+
+def _scaled(value: float, scale: float, up: bool) -> int:
+    """value × scale as an integer: exact when it is one (up to float noise), else rounded
+    towards the safe side (capacities down, targets up)."""
+    exact = value * scale
+    nearest = round(exact)
+    if abs(exact - nearest) <= 1e-9 * max(1.0, abs(exact)):
+        return int(nearest)
+    return math.ceil(exact) if up else math.floor(exact)
 
 
 def _supplied(loaded: LoadedFleet, groups: list[NodeGroup], allow_mig: bool) -> dict[str, list[Resource]]:
@@ -357,7 +390,7 @@ def build_problem(
                 unit=w.target.unit,
                 target=target,
                 scale=scale,
-                target_scaled=math.ceil(target * scale - 1e-9),
+                target_scaled=_scaled(target, scale, up=True),
                 min_replicas=min_replicas,
                 max_replicas=w.replicas.max,
                 # Spread needs two nodes that can host the workload; a fleet without them waives it.
@@ -367,7 +400,7 @@ def build_problem(
             )
         )
         for gpu, res, est in fitting:
-            cap = math.floor(est.throughput * scale + 1e-9)
+            cap = _scaled(est.throughput, scale, up=False)
             if cap <= 0:
                 rounding.dropped.append(f"{w.name} on {res}")
                 continue

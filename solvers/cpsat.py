@@ -71,21 +71,32 @@ def _extract(solver: cp_model.CpSolver, v: CountModel, out: CountSolution) -> No
 
 def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution) -> int:
     """Solve in a worker thread so Ctrl-C reaches Python: the main thread then stops the search,
-    and the best solution found so far is kept (CP-SAT returns it as FEASIBLE)."""
+    and the best solution found so far is kept (CP-SAT returns it as FEASIBLE).
+
+    Waits on an Event, not Thread.join: a KeyboardInterrupt inside join() can leave CPython
+    believing the thread has ended while it still runs."""
+    done = threading.Event()
     result: list[int] = []
-    worker = threading.Thread(
-        target=lambda: result.append(solver.Solve(model, callback) if callback else solver.Solve(model)),
-        name="cp-sat",
-        daemon=True,
-    )
-    worker.start()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(solver.Solve(model, callback) if callback else solver.Solve(model))
+        except BaseException as exc:  # re-raised in the main thread below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="cp-sat", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         out.interrupted = True
         solver.StopSearch()
-        worker.join()
+        done.wait()
+    if errors:
+        raise errors[0]
     return result[0]
 
 
@@ -100,6 +111,9 @@ def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, re
     p = solver.parameters
     p.num_workers = workers
     p.random_seed = seed
+    # Ctrl-C belongs to Python: the main thread catches it and stops the search cleanly
+    # (`_interruptible_solve`); CP-SAT's own SIGINT handler would take the process down.
+    p.catch_sigint_signal = False
     # One worker with the full LP relaxation (linearization level 2) proves the fleet-sized
     # models optimal fastest and is deterministic. With several workers, interleaved search
     # keeps the portfolio deterministic too: same model and seed, same answer, whatever the
