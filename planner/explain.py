@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.offers import node_type_resources, used_node_types
-from planner.problem import PlanningProblem
+from planner.problem import MAX_SCALED, PlanningProblem
 
 
 @dataclass
@@ -64,6 +64,20 @@ def diagnose(problem: PlanningProblem) -> list[Diagnosis]:
     out = []
     for w, demand in enumerate(problem.demands):
         cands = [c for (wi, _), cs in problem.candidates.items() if wi == w for c in cs]
+        dropped = [d.split(" on ", 1)[1] for d in problem.rounding.dropped if d.startswith(f"{demand.name} on ")]
+        if not cands and dropped:
+            # Dropped by the integer scaling, which keeps the target within MAX_SCALED units: one
+            # replica gives less than one unit, i.e. less than target / (MAX_SCALED / 10).
+            out.append(
+                Diagnosis(
+                    demand.name,
+                    False,
+                    f"target {demand.target:g} {demand.unit} is out of reach: it would take more than"
+                    f" {MAX_SCALED // 10:.0e} replicas on every resource it fits ({', '.join(dropped)});"
+                    " lower the target or check the capacities",
+                )
+            )
+            continue
         if not cands:
             out.append(Diagnosis(demand.name, False, f"fits no resource the fleet offers; {_closest_miss(problem, w)}"))
             continue

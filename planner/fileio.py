@@ -32,7 +32,14 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+def _cannot_write(path: str | os.PathLike, exc: OSError) -> InputError:
+    return InputError([Problem(f"cannot be written: {exc.strerror or exc}", "", None, "check the path and its permissions", str(path))])
+
+
+def check_output(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
+    """Raise InputError when `path` cannot be an output: an input, a directory, or in a directory
+    that does not exist. Commands that work long before writing call it first; returns the
+    directory the output goes in."""
     target = Path(path)
     refuse_input_overwrite(target, inputs)
     if target.is_dir():
@@ -40,19 +47,33 @@ def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.Path
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.exists():
         raise InputError([Problem(f"directory {directory} does not exist", "", None, "create it first", str(path))])
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    if not directory.is_dir():
+        raise InputError([Problem(f"{directory} is not a directory", "", None, "choose another output path", str(path))])
+    return directory
+
+
+def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+    target = Path(path)
+    directory = check_output(target, inputs)
     try:
-        # mkstemp makes the file private (0600); give it the mode the replaced file had, or the
-        # one a plain write would give (0666 less the umask).
-        os.chmod(tmp, _mode_for(target))
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # mkstemp makes the file private (0600); give it the mode the replaced file had, or
+            # the one a plain write would give (0666 less the umask).
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), _mode_for(target))
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:  # Ctrl-C included: never leave the temp file behind
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # disk full, read-only file system, ...: the user's to fix
+            raise _cannot_write(path, exc) from None
         raise

@@ -340,7 +340,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
         ),
         workloads=workloads,
         nodes=node_plans,
-        releasable=sorted(set(releasable), key=releasable.index),
+        releasable=list(dict.fromkeys(releasable)),  # first-seen order, duplicates dropped
         changes=changes,
         rounding=Rounding(
             price_max_error_per_node=round(problem.rounding.price_max_error, 6),
@@ -354,6 +354,13 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
 def _unit_share(problem: PlanningProblem, node: _Node, unit: _Unit) -> float:
     """Cost of a unit: its resource's share of the node's price."""
     return resource_price(problem, node.group, parse_resource(unit.resource))
+
+
+def _tidy(x: float) -> float:
+    """A throughput as the plan writes it: four decimals, or six significant digits below 0.1,
+    where four decimals would lose more than the verifier's tolerance (a workload measured in
+    thousandths of a request per second keeps its figures)."""
+    return round(x, 4) if abs(x) >= 0.1 else float(f"{x:.6g}")
 
 
 def _workload_plans(problem: PlanningProblem, nodes: list[_Node], units: list[_Unit]) -> list[WorkloadPlan]:
@@ -372,12 +379,12 @@ def _workload_plans(problem: PlanningProblem, nodes: list[_Node], units: list[_U
             est = problem.perf.estimate(w, parse_resource(res_text))
             each = est.throughput or 0.0
             capacity += each * counts[res_text]
-            groups.append(ReplicaGroup(resource=res_text, count=counts[res_text], throughput_each=round(each, 4), source=est.source))
+            groups.append(ReplicaGroup(resource=res_text, count=counts[res_text], throughput_each=_tidy(each), source=est.source))
         out.append(
             WorkloadPlan(
                 name=w.name,
                 target=w.target.as_dict(),
-                capacity=round(capacity, 4),
+                capacity=_tidy(capacity),
                 headroom=round(capacity / demand.target - 1, 4),
                 replicas=groups,
                 cost_per_hour=round(cost, 4),

@@ -23,12 +23,14 @@ COST_TOLERANCE = 0.01  # dollars per hour
 RELATIVE_TOLERANCE = 1e-9
 
 
-def node_price(loaded: LoadedFleet, node_type: str, origin: str, name: str) -> float:
+def node_price(loaded: LoadedFleet, node_type: str, origin: str, name: str, inventory: dict | None = None) -> float:
     fleet = loaded.fleet
     nt = fleet.node_types[node_type]
     override = None
     if origin == "inventory":
-        override = next((n.price_per_hour for n in loaded.inventory if n.name == name), None)
+        inventory = inventory if inventory is not None else {n.name: n for n in loaded.inventory}
+        node = inventory.get(name)
+        override = node.price_per_hour if node is not None else None
     else:
         offer = fleet.market.get(node_type)
         override = offer.price_per_hour if offer else None
@@ -83,7 +85,7 @@ def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> li
         else:
             market_use[node.type] += 1
         gpu = loaded.catalog.gpu(nt.gpu)
-        price = node_price(loaded, node.type, node.origin, node.name)
+        price = node_price(loaded, node.type, node.origin, node.name, inventory)
         if abs(price - node.price_per_hour) > COST_TOLERANCE:
             issues.append(f"{where}: price {node.price_per_hour} differs from the fleet's {price}")
         cost += price

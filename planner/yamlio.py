@@ -152,29 +152,34 @@ def _render(loc: tuple) -> str:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: the same data, ~5x faster on large files
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_HOPELESS_DEPTH = 4 * MAX_DEPTH
 
 
-def _fast_is_safe(text: str) -> bool:
+def _fast_is_safe(text: str, file: str) -> bool:
     """Whether libyaml may build this document: its composer recurses in C, and a document nested
     thousands deep crashes the process, so nesting is measured first on its (flat) event stream.
+    Nesting far beyond MAX_DEPTH is refused here at once (PyYAML's scanner takes time quadratic in
+    the depth of flow nesting); slightly beyond, PyYAML's path says by how much.
     Either loader gives the same data; the files they accept differ only in corner cases."""
-    if _FAST_LOADER is None or any(c in text for c in "\t!?\ufeff"):
-        # Where the two differ (found by fuzzing them against each other): libyaml accepts tabs
-        # between tokens and '?' inside flow scalars, which PyYAML refuses, and reads a bare '!'
-        # tag as '' where PyYAML reads null, and reads a byte-order mark inside the text differently.
-        # Such files take the pure-Python path.
+    if _FAST_LOADER is None:
         return False
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_FAST_LOADER):
             if isinstance(event, _OPENS):
                 depth += 1
-                if depth > MAX_DEPTH:
-                    return False
+                if depth > _HOPELESS_DEPTH:
+                    raise _fail(file, "nested too deeply to read", event.start_mark.line + 1, "a fleet file is a few levels deep")
             elif isinstance(event, _CLOSES):
                 depth -= 1
     except yaml.YAMLError:
         return False  # the pure-Python loader says what is wrong, in its words
+    if depth > MAX_DEPTH or any(c in text for c in "\t!?\ufeff"):
+        # Where the two differ (found by fuzzing them against each other): libyaml accepts tabs
+        # between tokens and '?' inside flow scalars, which PyYAML refuses, reads a bare '!' tag
+        # as '' where PyYAML reads null, and reads a byte-order mark inside the text differently.
+        # Such files take the pure-Python path.
+        return False
     return True
 
 
@@ -204,7 +209,7 @@ def parse_yaml(text: str, file: str) -> Document:
     nesting checks) are the ones users see."""
     if not text.strip():
         raise _fail(file, "the file is empty", hint="start from examples/fleet.yaml")
-    if _fast_is_safe(text):
+    if _fast_is_safe(text, file):
         try:
             return _load(text, file, _FAST_LOADER)
         except (yaml.YAMLError, RecursionError):  # e.g. a recursive alias

@@ -74,7 +74,7 @@ def handles_errors(fn: Callable) -> Callable:
                 err = err_console()
                 err.print("[bold red]no feasible plan[/]:")
                 for reason in getattr(exc, "reasons", [str(exc)]):
-                    err.print(f"  - {reason}", markup=False)
+                    err.print(f"  - {reason}", markup=False, soft_wrap=True)  # one line each, greppable
             raise typer.Exit(EXIT_INFEASIBLE)
         except KeyboardInterrupt:
             err_console().print("interrupted", markup=False)

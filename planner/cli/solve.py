@@ -69,14 +69,14 @@ def solve(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Find the cheapest plan that meets every target; print a summary, write the plan file."""
-    from planner.fileio import refuse_input_overwrite, write_atomic
+    from planner.fileio import check_output, write_atomic
     from planner.plan import dump_plan, plan_format
     from planner.planning import PlanFailedVerification, make_plan
     from planner.spec import load_fleet
 
     loaded = load_fleet(fleet)
     if output is not None:
-        refuse_input_overwrite(output, (fleet,))
+        check_output(output, (fleet,))  # before the search, not after it
         _check_replace(output, loaded.fleet.name, force)
     started = time.monotonic()
     err = err_console()
