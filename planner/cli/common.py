@@ -97,3 +97,14 @@ def handles_errors(fn: Callable) -> Callable:
 def bad_usage(message: str, as_json: bool = False) -> typer.Exit:
     report_problems([Problem(message)], as_json)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+def warn_if_fleet_changed(fleet_path, loaded, plan, consequence: str) -> None:
+    """Warn on stderr when the fleet file no longer hashes to what the plan was solved from."""
+    if loaded.sha256 != plan.fleet_sha256:
+        err_console().print(
+            f"warning: {fleet_path} has changed since the plan was solved (sha256 differs from the plan's "
+            f"fleet_sha256); {consequence}",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import JSON_OPTION, bad_usage, err_console, handles_errors, print_json
+from planner.cli.common import JSON_OPTION, bad_usage, err_console, handles_errors, print_json, warn_if_fleet_changed
 
 
 class ExportFormat(str, Enum):
@@ -89,13 +89,9 @@ def export(
     plan = load_plan(plan_file)
     fleet_path = _fleet_path(plan, plan_file, fleet, as_json)
     loaded = load_fleet(fleet_path)
-    if loaded.sha256 != plan.fleet_sha256:
-        err_console().print(
-            f"warning: {fleet_path} has changed since the plan was solved (sha256 differs from the plan's "
-            "fleet_sha256); exporting the plan as it is, with this fleet file's GPU data and serving settings",
-            markup=False,
-            soft_wrap=True,
-        )
+    warn_if_fleet_changed(
+        fleet_path, loaded, plan, "exporting the plan as it is, with this fleet file's GPU data and serving settings"
+    )
     try:
         if fmt is ExportFormat.mig_parted:
             config = migparted.build(plan, loaded.catalog, device_filter)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import JSON_OPTION, console, err_console, handles_errors, print_json
+from planner.cli.common import JSON_OPTION, console, err_console, handles_errors, print_json, warn_if_fleet_changed
 
 
 def _catalog_for(plan, plan_path: Path):
@@ -30,13 +30,7 @@ def _catalog_for(plan, plan_path: Path):
                         soft_wrap=True,
                     )
                     break
-                if loaded.sha256 != plan.fleet_sha256:
-                    err_console().print(
-                        f"warning: {candidate} has changed since the plan was solved (sha256 differs from the plan's "
-                        "fleet_sha256); the report shows the plan as it was solved",
-                        markup=False,
-                        soft_wrap=True,
-                    )
+                warn_if_fleet_changed(candidate, loaded, plan, "the report shows the plan as it was solved")
                 return loaded.catalog
     return load_catalog()
 
