@@ -176,7 +176,7 @@ def solve(
             for w in range(len(problem.demands)):
                 neighbourhood.update((w, res) for res in cheapest_candidates(problem, w, widen))
             guided = _cost_only(
-                restricted(problem, neighbourhood, relaxation.layouts), time_limit_s * 0.3, workers, seed, out
+                restricted(problem, neighbourhood, relaxation.layouts), min(time_limit_s * 0.3, remaining() * 0.5), workers, seed, out
             )
             if guided is not None or out.interrupted:
                 break
