@@ -76,7 +76,7 @@ def _balance_packings(group: NodeGroup, packings: list, used_tp: Counter) -> lis
     """
     if len(packings) < 2:
         return packings
-    by_sizes = {tuple(sorted((len(t) for t in p.groups), reverse=True)): p for p in group.packings}
+    by_sizes = {p.sizes: p for p in group.packings}
     sizes = sorted(used_tp.elements(), reverse=True)
     per_node: list[list[int]] = [[] for _ in packings]
     for size in sizes:

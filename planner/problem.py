@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from planner import mig
-from planner.offers import used_node_types
+from planner.offers import node_type_resources, used_node_types
 from planner.perf import Estimate, PerfModel
 from planner.resources import Resource
 from planner.spec import LoadedFleet
@@ -58,6 +58,11 @@ class Packing:
     @property
     def gpus(self) -> int:
         return sum(len(g) for g in self.groups)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Its group sizes, largest first: what identifies a packing of a node type."""
+        return tuple(sorted((len(g) for g in self.groups), reverse=True))
 
     def count(self, size: int) -> int:
         return sum(1 for g in self.groups if len(g) == size)
@@ -348,15 +353,9 @@ def _supplied(loaded: LoadedFleet, groups: list[NodeGroup], allow_mig: bool) -> 
     out: dict[str, dict[Resource, None]] = {}
     for g in groups:
         res = out.setdefault(g.gpu, {})
-        gpu = loaded.catalog.gpu(g.gpu)
-        if gpu.mig is not None and allow_mig:
-            for p in gpu.mig.profiles:
-                if not p.media:
-                    res.setdefault(Resource.mig(gpu.name, p.name), None)
-        res.setdefault(Resource.full(gpu.name), None)
-        for packing in g.packings + (g.kept.packings if g.kept else ()):
-            for group in packing.groups:
-                res.setdefault(Resource.tp(gpu.name, len(group)), None)
+        for r in node_type_resources(loaded.fleet.node_types[g.node_type], loaded.catalog):
+            if allow_mig or r.kind != "mig":
+                res.setdefault(r, None)
     return {gpu: sorted(res, key=lambda r: (r.kind != "mig", r.gpus, r.profile or "")) for gpu, res in out.items()}
 
 

@@ -34,7 +34,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
     hosts_of: dict[int, list[_OpenNode]] = {}  # workload -> nodes hosting it, in order
     remaining_nodes = {g.id: g.available for g in problem.groups}
     replicas: dict[tuple[int, int, str], int] = {}
-    sizes_of = {g.id: {tuple(sorted((len(t) for t in p.groups), reverse=True)) for p in g.packings} for g in problem.groups}
+    sizes_of = {g.id: {p.sizes for p in g.packings} for g in problem.groups}
 
     def open_node(group: NodeGroup) -> _OpenNode | None:
         if remaining_nodes[group.id] <= 0:
@@ -152,7 +152,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
             out.kept[g.id, 0] = out.kept.get((g.id, 0), 0) + 1
             continue
         sizes = tuple(sorted(node.tp_sizes, reverse=True))
-        k = next(i for i, p in enumerate(g.packings) if tuple(sorted((len(t) for t in p.groups), reverse=True)) == sizes)
+        k = next(i for i, p in enumerate(g.packings) if p.sizes == sizes)
         out.fresh[g.id, k] = out.fresh.get((g.id, k), 0) + 1
         for layout in node.layouts:
             out.layouts[g.id, layout.key] = out.layouts.get((g.id, layout.key), 0) + 1
