@@ -337,6 +337,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
             time_limit_s=sol.time_limit_s,
             interrupted=sol.interrupted,
             notes=list(sol.notes),
+            found_by=sol.found_by or sol.solver,
         ),
         workloads=workloads,
         nodes=node_plans,

@@ -27,6 +27,9 @@ class SolverInfo(_Model):
     time_limit_s: float | None = None
     interrupted: bool = False  # stopped by the user (Ctrl-C): the best verified plan found so far
     notes: list[str] = Field(default_factory=list)
+    # Which engine found the plan's sizing: cp-sat, highs (raced beside CP-SAT on large fleets) or
+    # greedy (the warm start, when nothing beat it). Absent in plans written before it existed.
+    found_by: str | None = None
 
 
 class ReplicaGroup(_Model):

@@ -45,6 +45,7 @@ def make_plan(
             workers=settings.workers,
             seed=settings.seed,
             relative_gap=settings.relative_gap,
+            highs=settings.highs,
             warm_start=greedy if greedy.status != "infeasible" else None,
             progress=progress,
         )

@@ -10,8 +10,9 @@ bounds the replicas placed on it; capacities times replicas meet each target. Sp
 that needs two nodes gets `host[w,g]` (nodes of g hosting it, at most 2) summing to >= 2.
 The three objectives (cost, changes against today, distinct layouts) are linear expressions.
 
-The model is purely linear, so CP-SAT (`solvers/cpsat.py`) and LP-based MIP solvers
-(`solvers/mip.py`) build it through the same code; a back end supplies only `int_var` and `add`.
+The model is purely linear, so CP-SAT (`solvers/cpsat.py`), GLOP (`solvers/lp.py`), HiGHS
+(`solvers/highs.py`) and the exact integer checker (`check`) build it through the same code; a
+back end supplies only `int_var` and `add`.
 """
 
 from __future__ import annotations
@@ -163,6 +164,35 @@ def build(problem: PlanningProblem, model: Backend) -> CountModel:
                 model.add(total <= group.available * used[group.gpu, layout.key])
     v.distinct = sum(used.values())
     return v
+
+
+class _Check:
+    """A back end over fixed integer values: every constraint evaluates to a Python bool."""
+
+    def __init__(self, values: dict[str, int]) -> None:
+        self.values = values
+        self.failures: list[str] = []
+        self._rows = 0
+
+    def int_var(self, lb: int, ub: int, name: str) -> int:
+        value = self.values.get(name, 0)
+        if not lb <= value <= ub:
+            self.failures.append(f"{name} = {value} outside [{lb}, {ub}]")
+        return value
+
+    def add(self, constraint) -> None:
+        self._rows += 1
+        if constraint is False:
+            self.failures.append(f"row {self._rows} of the count model violated")
+
+
+def check(problem: PlanningProblem, values: dict[str, int]) -> list[str]:
+    """Whether integer values (by variable name) satisfy the count model exactly; the failures.
+
+    Used on plans from floating-point MIP solvers, whose tolerances the planner does not share."""
+    checker = _Check(values)
+    build(problem, checker)
+    return checker.failures
 
 
 def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):

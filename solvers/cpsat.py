@@ -18,9 +18,11 @@ from ortools.sat.python import cp_model
 from planner.problem import PlanningProblem, cheapest_candidates, restricted
 from planner.solution import CountSolution
 from solvers.countmodel import CountModel, build
+from solvers.highs import HighsRun
 from solvers.lp import relax
 
 
+HIGHS_HEAD_START_S = 1.0  # CP-SAT alone first: the fleet-sized models it proves optimal in well under this
 NEIGHBOURS = 2  # cheapest resources per workload added to the LP's support (benchmarks: 2 beats 1 and 3)
 
 
@@ -69,12 +71,13 @@ def _extract(solver: cp_model.CpSolver, v: CountModel, out: CountSolution) -> No
     out.replicas = {k: solver.Value(x) for k, x in v.rep.items() if solver.Value(x)}
 
 
-def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution) -> int:
+def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution, tick=None) -> int:
     """Solve in a worker thread so Ctrl-C reaches Python: the main thread then stops the search,
     and the best solution found so far is kept (CP-SAT returns it as FEASIBLE).
 
     Waits on an Event, not Thread.join: a KeyboardInterrupt inside join() can leave CPython
-    believing the thread has ended while it still runs."""
+    believing the thread has ended while it still runs. `tick`, when given, is called every
+    0.1 s from the main thread while the search runs."""
     done = threading.Event()
     result: list[int] = []
     errors: list[BaseException] = []
@@ -90,7 +93,8 @@ def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, cal
     threading.Thread(target=work, name="cp-sat", daemon=True).start()
     try:
         while not done.wait(0.1):
-            pass
+            if tick is not None:
+                tick()
     except KeyboardInterrupt:
         out.interrupted = True
         solver.StopSearch()
@@ -125,14 +129,14 @@ def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, re
     p.relative_gap_limit = relative_gap
 
 
-def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution) -> CountSolution | None:
+def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution, tick=None) -> CountSolution | None:
     """Cheapest plan of a (restricted) problem within `limit` seconds, or None."""
     wrapper = _CpSatModel()
     v = build(problem, wrapper)
     wrapper.model.Minimize(v.cost)
     solver = cp_model.CpSolver()
     _params(solver, workers, seed, limit, 0.0)
-    status = _interruptible_solve(solver, wrapper.model, None, out)
+    status = _interruptible_solve(solver, wrapper.model, None, out, tick)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     found = CountSolution(status=_status(status), solver="cp-sat")
@@ -149,6 +153,7 @@ def solve(
     relative_gap: float = 0.0,
     warm_start: CountSolution | None = None,
     progress: Callable[[float, float, float], None] | None = None,
+    highs: bool = True,
 ) -> CountSolution:
     start = time.monotonic()
     workers = max(workers, 1)
@@ -166,6 +171,30 @@ def solve(
         return out
     lp_bound = math.ceil(relaxation.bound - 1e-6) if relaxation.bound is not None else None
     incumbents = [s for s in (warm_start,) if s is not None and s.status != "infeasible" and s.cost_scaled is not None]
+
+    # HiGHS races the CP-SAT cost stages in a second process (`solvers/highs.py`) once CP-SAT has
+    # had a head start: fleets CP-SAT proves optimal at once never pay for the second process, and
+    # their plans stay CP-SAT's (deterministic); on large fleets HiGHS finds the cheaper plans.
+    race: HighsRun | None = None
+    cost_end = start + time_limit_s * 0.8  # the rest is for the secondary objectives
+
+    def start_race() -> None:
+        nonlocal race
+        if race is None and highs and time.monotonic() - start >= HIGHS_HEAD_START_S and cost_end - time.monotonic() > 1.0:
+            hint = min(incumbents, key=lambda s: s.cost_scaled, default=None)
+            race = HighsRun(problem, cost_end - time.monotonic(), relative_gap, seed, hint)
+
+    try:
+        return _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, out, relaxation, lp_bound, incumbents, cost_end, start_race, lambda: race)
+    finally:
+        if race is not None:
+            race.cancel()
+
+
+def _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, out, relaxation, lp_bound, incumbents, cost_end, start_race, current_race) -> CountSolution:
+    def remaining() -> float:
+        return time_limit_s - (time.monotonic() - start)
+
     guided_optimal = False
     if lp_bound is not None and relaxation.candidates:
         # First the LP's support alone (small: solves fast at fleet scale); when it is too thin for
@@ -176,7 +205,12 @@ def solve(
             for w in range(len(problem.demands)):
                 neighbourhood.update((w, res) for res in cheapest_candidates(problem, w, widen))
             guided = _cost_only(
-                restricted(problem, neighbourhood, relaxation.layouts), min(time_limit_s * 0.3, remaining() * 0.5), workers, seed, out
+                restricted(problem, neighbourhood, relaxation.layouts),
+                min(time_limit_s * 0.3, remaining() * 0.5),
+                workers,
+                seed,
+                out,
+                start_race,
             )
             if guided is not None or out.interrupted:
                 break
@@ -193,10 +227,10 @@ def solve(
     v = build(problem, wrapper)
     model = wrapper.model
 
-    def run(stage_limit: float, callback=None) -> tuple[int, cp_model.CpSolver]:
+    def run(stage_limit: float, callback=None, tick=None) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
         _params(solver, workers, seed, stage_limit, relative_gap)
-        return _interruptible_solve(solver, model, callback, out), solver
+        return _interruptible_solve(solver, model, callback, out, tick), solver
 
     model.Minimize(v.cost)
     bound = lp_bound or 0
@@ -207,7 +241,7 @@ def solve(
     else:
         if best is not None:
             _hint(model, v, best)
-        status, solver = run(remaining() * 0.8, _Progress(progress, 1000.0) if progress else None)
+        status, solver = run(max(cost_end - time.monotonic(), 0.05), _Progress(progress, 1000.0) if progress else None, start_race)
         if status == cp_model.INFEASIBLE:
             out.status = "infeasible"
             out.seconds = time.monotonic() - start
@@ -221,12 +255,30 @@ def solve(
             bound = max(bound, int(round(solver.BestObjectiveBound())))
             if status == cp_model.OPTIMAL:
                 bound = max(bound, full.cost_scaled)
+    race = current_race()
+    if race is not None and status != cp_model.OPTIMAL and not out.interrupted:
+        try:
+            other = race.wait()
+        except KeyboardInterrupt:
+            out.interrupted = True
+            other = None
+        if other is not None:
+            out.notes.extend(other.notes)
+            if other.bound_scaled is not None:
+                bound = max(bound, other.bound_scaled)
+            if other.cost_scaled is not None and (best is None or other.cost_scaled < best.cost_scaled):
+                best = other
+                if progress:
+                    progress(best.cost_scaled / 1000.0, bound / 1000.0, time.monotonic() - start)
+    if race is not None:
+        race.cancel()  # CP-SAT proved optimality, or the user stopped: HiGHS has nothing to add
     if best is None:
         out.status = "unknown"
         out.seconds = time.monotonic() - start
         return out
     out.fresh, out.kept, out.layouts, out.replicas = best.fresh, best.kept, best.layouts, best.replicas
     out.cost_scaled = best.cost_scaled
+    out.found_by = best.solver
     out.bound_scaled = min(bound, best.cost_scaled)
     out.status = "optimal" if out.bound_scaled >= out.cost_scaled else "feasible"
     model.Add(v.cost <= out.cost_scaled)

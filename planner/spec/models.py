@@ -277,6 +277,9 @@ class SolverSettings(StrictModel):
     relative_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
     workers: Annotated[int, Field(ge=0, le=256)] = 0
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    # Race HiGHS (LP-based branch and cut, a second process) against CP-SAT for the cost stage
+    # when CP-SAT has not proven optimality at once: much cheaper plans on large fleets.
+    highs: bool = Field(True, description="race HiGHS against CP-SAT in a second process on fleets CP-SAT does not prove optimal at once")
 
 
 class Fleet(StrictModel):

@@ -1,0 +1,170 @@
+"""HiGHS on the count model, in a child process: the LP-based branch and cut that races CP-SAT.
+
+Why a second engine: on fleets of thousands of GPUs a single CP-SAT worker finds few improving
+plans, while HiGHS's cutting planes and LP-guided sub-MIP heuristics (RINS, RENS) find cheaper
+plans and a tighter bound (benchmarks/README: L-size fleet, 60 s: 0.7 % gap against 2.1 %).
+CP-SAT stays the engine that proves small fleets optimal (fractions of a second) and that runs the
+secondary objectives; HiGHS only has to find cheap plans and bounds for the cost stage.
+
+Why a child process: HiGHS through OR-Tools' pywraplp crashes when run outside the main thread
+and returns no solution when its time limit ends; through MathOpt it takes a MIP start and returns
+its incumbent. In its own process it also runs beside CP-SAT without sharing the GIL, cannot take
+the planner down if it crashes, and is stopped at once (Ctrl-C, or CP-SAT proved optimality) by
+terminating it. The child ignores SIGINT: the parent decides what an interrupt means.
+
+Every plan HiGHS returns is re-checked with exact integers (`countmodel.check`): HiGHS works in
+floating point with feasibility tolerances, the planner's promise does not.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import pickle
+import signal
+import time
+from datetime import timedelta
+
+from planner.problem import PlanningProblem
+from planner.solution import CountSolution
+
+# Seconds the child may take beyond its deadline (import, model export) before it is abandoned.
+GRACE_S = 5.0
+
+
+class _MathOptModel:
+    """The count model's back-end interface over a MathOpt model."""
+
+    def __init__(self) -> None:
+        from ortools.math_opt.python import mathopt
+
+        self.model = mathopt.Model(name="count-model")
+
+    def int_var(self, lb: int, ub: int, name: str):
+        return self.model.add_integer_variable(lb=lb, ub=ub, name=name)
+
+    def add(self, constraint) -> None:
+        if isinstance(constraint, bool):  # both sides were constants
+            if not constraint:
+                self.model.add_linear_constraint(lb=1.0, ub=0.0)  # infeasible, as it should be
+            return
+        self.model.add_linear_constraint(constraint)
+
+
+def _hint_values(v, hint: CountSolution) -> dict:
+    values = {}
+    for table, chosen in ((v.fresh, hint.fresh), (v.kept, hint.kept), (v.gpus, hint.layouts), (v.rep, hint.replicas)):
+        for key, var in table.items():
+            values[var] = chosen.get(key, 0)
+    for group, var in v.active.items():
+        values[var] = hint.active(group)
+    return values
+
+
+def solve_in_process(
+    problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None
+) -> CountSolution:
+    """Minimise cost with HiGHS until the wall-clock `deadline` (time.time()); runs in the child."""
+    from ortools.math_opt.python import mathopt
+
+    from solvers.countmodel import build, check
+
+    wrapper = _MathOptModel()
+    v = build(problem, wrapper)
+    wrapper.model.minimize(v.cost)
+    model_params = None
+    if hint is not None and hint.cost_scaled is not None:
+        model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=_hint_values(v, hint))])
+    params = mathopt.SolveParameters(
+        time_limit=timedelta(seconds=max(deadline - time.time(), 0.05)),
+        relative_gap_tolerance=relative_gap,
+        absolute_gap_tolerance=0.0,
+        random_seed=seed,
+    )
+    result = mathopt.solve(wrapper.model, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+    out = CountSolution(status="unknown", solver="highs")
+    reason = result.termination.reason
+    if reason == mathopt.TerminationReason.INFEASIBLE:
+        out.status = "infeasible"
+        return out
+    bound = result.termination.objective_bounds.dual_bound
+    if math.isfinite(bound):
+        # HiGHS's bound is a float with tolerances; costs are integers, so round it down generously.
+        out.bound_scaled = max(math.ceil(bound - 1e-6 * max(1.0, abs(bound))), 0)
+    if not result.has_primal_feasible_solution():
+        return out
+    values = {var.name: int(round(x)) for var, x in result.variable_values().items()}
+    problems = check(problem, values)
+    if problems:
+        out.notes.append(f"HiGHS's plan failed the exact integer check ({problems[0]}); not used")
+        return out
+    for table, into in ((v.fresh, out.fresh), (v.kept, out.kept), (v.gpus, out.layouts), (v.rep, out.replicas)):
+        for key, var in table.items():
+            if values.get(var.name):
+                into[key] = values[var.name]
+    out.cost_scaled = sum(group.price_scaled * out.active(group.id) for group in problem.groups)
+    out.status = "optimal" if reason == mathopt.TerminationReason.OPTIMAL else "feasible"
+    if out.status == "optimal":
+        out.bound_scaled = out.cost_scaled
+    elif out.bound_scaled is not None:
+        out.bound_scaled = min(out.bound_scaled, out.cost_scaled)
+    return out
+
+
+def _child(payload: bytes, conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        problem, deadline, relative_gap, seed, hint = pickle.loads(payload)
+        result = solve_in_process(problem, deadline, relative_gap, seed, hint)
+    except BaseException as exc:  # reported to the parent, which carries on without HiGHS
+        result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
+    conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    conn.close()
+
+
+class HighsRun:
+    """One HiGHS search in a child process, started at once; `result()` collects it."""
+
+    def __init__(self, problem: PlanningProblem, limit_s: float, relative_gap: float, seed: int, hint: CountSolution | None):
+        self.deadline = time.time() + limit_s
+        self._closed = False
+        context = multiprocessing.get_context("spawn")  # no fork: the parent may run CP-SAT threads
+        self._recv, send = context.Pipe(duplex=False)
+        payload = pickle.dumps((problem, self.deadline, relative_gap, seed, hint), protocol=pickle.HIGHEST_PROTOCOL)
+        self._process = context.Process(target=_child, args=(payload, send), name="highs", daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self, wait: float = 0.1) -> CountSolution | None:
+        """The child's answer once it has one (None until then, or when it died without one).
+        Waits at most `wait` seconds; call repeatedly so that Ctrl-C reaches the caller."""
+        try:
+            if self._recv.poll(wait):
+                return pickle.loads(self._recv.recv_bytes())
+        except (EOFError, OSError):
+            return CountSolution(status="unknown", solver="highs", notes=["HiGHS's process ended without an answer"])
+        return None
+
+    def overdue(self) -> bool:
+        return time.time() > self.deadline + GRACE_S or not self._process.is_alive() and not self._recv.poll(0)
+
+    def cancel(self) -> None:
+        """Stop the child (if it still runs) and release its pipe; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=5)
+        self._recv.close()
+
+    def wait(self) -> CountSolution | None:
+        """Block until the child answers or is overdue (KeyboardInterrupt passes through)."""
+        while True:
+            answer = self.result(0.1)
+            if answer is not None:
+                self.cancel()
+                return answer
+            if self.overdue():
+                self.cancel()
+                return None
