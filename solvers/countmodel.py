@@ -41,7 +41,9 @@ class CountModel:
     distinct: object = None
 
 
-def build(problem: PlanningProblem, model: Backend) -> CountModel:
+def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> CountModel:
+    """The count model over `model`. `secondary=False` leaves out what only the secondary
+    objectives need (the distinct-layout indicators): models that minimise cost alone are smaller."""
     v = CountModel()
     supply: dict[tuple[int, str], list] = {}  # (group, resource) -> linear terms
 
@@ -149,6 +151,8 @@ def build(problem: PlanningProblem, model: Backend) -> CountModel:
         for group in problem.groups
         if group.kept is not None
     )
+    if not secondary:
+        return v
     # Distinct layouts per GPU type (MIG-off counts as one layout; TP groups are not layouts).
     used: dict[tuple[str, str], Any] = {}
     for group in problem.groups:
@@ -191,7 +195,7 @@ def check(problem: PlanningProblem, values: dict[str, int]) -> list[str]:
 
     Used on plans from floating-point MIP solvers, whose tolerances the planner does not share."""
     checker = _Check(values)
-    build(problem, checker)
+    build(problem, checker, secondary=False)
     return checker.failures
 
 

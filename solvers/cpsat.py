@@ -132,7 +132,7 @@ def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, re
 def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution, tick=None) -> CountSolution | None:
     """Cheapest plan of a (restricted) problem within `limit` seconds, or None."""
     wrapper = _CpSatModel()
-    v = build(problem, wrapper)
+    v = build(problem, wrapper, secondary=False)
     wrapper.model.Minimize(v.cost)
     solver = cp_model.CpSolver()
     _params(solver, workers, seed, limit, 0.0)

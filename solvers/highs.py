@@ -28,6 +28,7 @@ from datetime import timedelta
 from planner.problem import PlanningProblem
 from planner.solution import CountSolution
 
+ROW_SCALE_ABOVE = 1e4  # rows with a larger coefficient are normalised for HiGHS (see _MathOptModel)
 # Seconds the child may take beyond its deadline (import, model export) before it is abandoned.
 GRACE_S = 5.0
 
@@ -38,6 +39,7 @@ class _MathOptModel:
     def __init__(self) -> None:
         from ortools.math_opt.python import mathopt
 
+        self._mathopt = mathopt
         self.model = mathopt.Model(name="count-model")
 
     def int_var(self, lb: int, ub: int, name: str):
@@ -48,7 +50,18 @@ class _MathOptModel:
             if not constraint:
                 self.model.add_linear_constraint(lb=1.0, ub=0.0)  # infeasible, as it should be
             return
-        self.model.add_linear_constraint(constraint)
+        # Throughput rows carry capacities scaled to exact integers (up to 1e13): divide such a row
+        # by its largest coefficient, or HiGHS's LP works with badly scaled rows (it warns, and
+        # the root cut loop slows down). Exactness is restored by `check` on the way back.
+        flat = self._mathopt.as_flat_linear_expression(constraint.expression)
+        largest = max((abs(c) for c in flat.terms.values()), default=1.0)
+        if largest <= ROW_SCALE_ABOVE:
+            self.model.add_linear_constraint(constraint)
+            return
+        expr = self._mathopt.LinearSum(self._mathopt.LinearTerm(var, c / largest) for var, c in flat.terms.items())
+        self.model.add_linear_constraint(
+            lb=(constraint.lower_bound - flat.offset) / largest, ub=(constraint.upper_bound - flat.offset) / largest, expr=expr
+        )
 
 
 def _hint_values(v, hint: CountSolution) -> dict:
@@ -70,7 +83,7 @@ def solve_in_process(
     from solvers.countmodel import build, check
 
     wrapper = _MathOptModel()
-    v = build(problem, wrapper)
+    v = build(problem, wrapper, secondary=False)
     wrapper.model.minimize(v.cost)
     model_params = None
     if hint is not None and hint.cost_scaled is not None:

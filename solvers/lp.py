@@ -42,7 +42,7 @@ class Relaxation:
 
 def relax(problem: PlanningProblem) -> Relaxation:
     solver = pywraplp.Solver.CreateSolver("GLOP")
-    v = build(problem, _LpModel(solver))
+    v = build(problem, _LpModel(solver), secondary=False)
     solver.Minimize(v.cost)
     status = solver.Solve()
     if status == pywraplp.Solver.INFEASIBLE:
