@@ -135,6 +135,7 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
     market_names = _market_names(problem)
     nodes: list[_Node] = []
     releasable: list[str] = []
+    tp_carried = _tp_replicas_by_group(problem, sol)
 
     for group in problem.groups:
         names = list(group.names) if group.origin == "inventory" else market_names[group.id]
@@ -159,10 +160,7 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
         for k, packing in enumerate(group.kept.packings if group.kept is not None else ()):
             for t in packing.groups:
                 kept_tp[len(t)] += sol.kept.get((group.id, k), 0)
-        for (_, g, res), count in sol.replicas.items():
-            if g == group.id and "/tp" in res:
-                used_tp[int(res.rsplit("/tp", 1)[1])] += count
-        used_tp = used_tp - kept_tp  # kept nodes' TP groups are used first
+        used_tp = tp_carried[group.id] - kept_tp  # kept nodes' TP groups are used first
         packings = _balance_packings(group, [
             packing for k, packing in enumerate(group.packings) for _ in range(sol.fresh.get((group.id, k), 0))
         ], used_tp)
@@ -207,10 +205,38 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
     return _build_plan(problem, sol, nodes, units, releasable)
 
 
+def _tp_replicas_by_group(problem: PlanningProblem, sol: CountSolution) -> dict[int, Counter]:
+    """How many TP groups of each size carry a replica, per group: the solvers count replicas per
+    pool (`NodeGroup.pool`), so the pool's count is dealt to its groups in order, each up to the
+    TP groups it holds (kept nodes' and fresh nodes' alike). The pool's supply covers the count,
+    so every replica gets a TP group."""
+    wanted: Counter = Counter()  # (pool, size) -> replicas
+    for (_, pool, res), count in sol.replicas.items():
+        if "/tp" in res:
+            wanted[pool, int(res.rsplit("/tp", 1)[1])] += count
+    out: dict[int, Counter] = {group.id: Counter() for group in problem.groups}
+    for group in problem.groups:
+        held: Counter = Counter()
+        for k, packing in enumerate(group.packings):
+            for t in packing.groups:
+                held[len(t)] += sol.fresh.get((group.id, k), 0)
+        for k, packing in enumerate(group.kept.packings if group.kept is not None else ()):
+            for t in packing.groups:
+                held[len(t)] += sol.kept.get((group.id, k), 0)
+        for size, count in held.items():
+            take = min(count, wanted[group.pool, size])
+            if take:
+                out[group.id][size] = take
+                wanted[group.pool, size] -= take
+    return out
+
+
 def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node], units: list[_Unit]) -> None:
+    # Replicas are counted per pool: any unit of the resource on any node of the pool will do,
+    # and the node hosting the fewest replicas of the workload so far is taken first (spread).
     free: dict[tuple[int, str], list[_Unit]] = {}
     for u in units:
-        free.setdefault((nodes[u.node].group.id, u.resource), []).append(u)
+        free.setdefault((nodes[u.node].group.pool, u.resource), []).append(u)
     order = sorted(range(len(problem.demands)), key=lambda w: (not problem.demands[w].spread, w))
     for w in order:
         name = problem.demands[w].name
@@ -221,7 +247,7 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
             pool = free.get((g, res), [])
             for _ in range(count):
                 if not pool:
-                    raise AssertionError(f"no free {res} left in group {g} for {name}")
+                    raise AssertionError(f"no free {res} left in pool {g} for {name}")
                 best = min(range(len(pool)), key=lambda i: (hosted[pool[i].node], i))
                 unit = pool.pop(best)
                 unit.workload = name

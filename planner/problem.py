@@ -95,6 +95,10 @@ class NodeGroup:
     packings: tuple[Packing, ...]
     today: tuple | None  # per-GPU layouts today, when every GPU's layout is known
     kept: Kept | None
+    # The pool: groups of one node type (same GPUs, same NVLink topology) offer replicas the same
+    # resources, so the solvers count replicas per pool, not per group — keyed by the pool's
+    # first group id. Splitting them by group would only add symmetric copies of every plan.
+    pool: int = -1
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ def _groups(loaded: LoadedFleet, gpu_types: frozenset[str] | None, allow_mig: bo
                 packings=_packings(nt.count, nt.nvlink),
                 today=today if known else None,
                 kept=_kept(today, nt.count, nt.nvlink) if known else None,
+                pool=next((g.pool for g in groups if g.node_type == node_type), len(groups)),
             )
         )
 

@@ -22,7 +22,8 @@ class CountSolution:
     kept: dict[tuple[int, int], int] = field(default_factory=dict)
     # (group id, layout key) -> GPUs of fresh nodes running that layout
     layouts: dict[tuple[int, str], int] = field(default_factory=dict)
-    # (workload index, group id, resource string) -> replicas
+    # (workload index, pool, resource string) -> replicas; a pool is the groups of one node type,
+    # named by its first group's id (`NodeGroup.pool`)
     replicas: dict[tuple[int, int, str], int] = field(default_factory=dict)
     cost_scaled: int | None = None
     bound_scaled: int | None = None  # proven lower bound on cost_scaled

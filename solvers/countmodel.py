@@ -1,13 +1,14 @@
 """The aggregated count model of DESIGN §4, written once for every linear back end.
 
-Variables (all integers, per node group g):
+Variables (all integers, per node group g, or per pool p = the groups of one node type):
   fresh[g,k]   nodes configured anew, holding tensor-parallel packing k
   kept[g,k]    inventory nodes left exactly as today, packing k over today's MIG-off GPUs
   gpus[g,L]    GPUs of fresh nodes running layout L (a MIG profile multiset, or MIG off)
-  rep[w,g,r]   replicas of workload w on resource r of group g
-Supply of every resource in a group (slices of each profile, whole GPUs, TP groups of each size)
-bounds the replicas placed on it; capacities times replicas meet each target. Spread: a workload
-that needs two nodes gets `host[w,g]` (nodes of g hosting it, at most 2) summing to >= 2.
+  rep[w,p,r]   replicas of workload w on resource r of pool p (keyed by the pool's first group)
+Supply of every resource in a pool (slices of each profile, whole GPUs, TP groups of each size,
+summed over its groups) bounds the replicas placed on it; capacities times replicas meet each
+target. Spread: a workload that needs two nodes gets `host[w,p]` (nodes of p hosting it, at most
+2) summing to >= 2.
 The three objectives (cost, changes against today, distinct layouts) are linear expressions.
 
 The model is purely linear, so CP-SAT (`solvers/cpsat.py`), GLOP (`solvers/lp.py`), HiGHS
@@ -73,54 +74,61 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
             v.gpus[g, layout.key] = x
             layout_vars.append(x)
             if layout.mode == "full":
-                add_supply(g, group.gpu, x)
+                add_supply(group.pool, group.gpu, x)
             for profile, count in layout.counts:
-                add_supply(g, f"{group.gpu}/{profile}", count * x)
+                add_supply(group.pool, f"{group.gpu}/{profile}", count * x)
         model.add(sum(layout_vars) <= free_gpus)
 
         for k, packing in enumerate(group.packings):
             for size in sorted({len(t) for t in packing.groups}):
-                add_supply(g, f"{group.gpu}/tp{size}", packing.count(size) * v.fresh[g, k])
+                add_supply(group.pool, f"{group.gpu}/tp{size}", packing.count(size) * v.fresh[g, k])
         if group.kept is not None:
             kept_total = sum(kept_nodes)
             for profile, count in group.kept.fixed:
-                add_supply(g, f"{group.gpu}/{profile}", count * kept_total)
+                add_supply(group.pool, f"{group.gpu}/{profile}", count * kept_total)
             for k, packing in enumerate(group.kept.packings):
                 off_free = len(group.kept.off) - packing.gpus
                 if off_free:
-                    add_supply(g, group.gpu, off_free * v.kept[g, k])
+                    add_supply(group.pool, group.gpu, off_free * v.kept[g, k])
                 for size in sorted({len(t) for t in packing.groups}):
-                    add_supply(g, f"{group.gpu}/tp{size}", packing.count(size) * v.kept[g, k])
+                    add_supply(group.pool, f"{group.gpu}/tp{size}", packing.count(size) * v.kept[g, k])
 
-    # Replicas: on each group, of each candidate resource, bounded by supply.
+    # Replicas: per pool (the groups of one node type), of each candidate resource, bounded by
+    # the pool's supply. Per pool rather than per group: groups of a node type differ only in
+    # price, origin or today's layout, which decide cost and supply but not where a replica may
+    # run, so per-group replica counts would multiply the variables and the symmetric plans.
+    pools: dict[int, list] = {}
+    for group in problem.groups:
+        pools.setdefault(group.pool, []).append(group)
     users: dict[tuple[int, str], list] = {}
     for demand_index, demand in enumerate(problem.demands):
         coverage = []
         count_terms = []
         hosts = []
-        for group in problem.groups:
-            g = group.id
-            cands = problem.candidates.get((demand_index, group.gpu), [])
-            group_reps = []
+        for pool, members in pools.items():
+            gpu = members[0].gpu
+            cands = problem.candidates.get((demand_index, gpu), [])
+            pool_reps = []
             for cand in cands:
                 res = str(cand.resource)
-                if (g, res) not in supply:
+                if (pool, res) not in supply:
                     continue
-                ub = _supply_ub(group, cand.resource, problem)
-                r = model.int_var(0, ub, f"rep_w{demand_index}_g{g}_{res}")
-                v.rep[demand_index, g, res] = r
-                users.setdefault((g, res), []).append(r)
+                ub = sum(_supply_ub(group, cand.resource, problem) for group in members)
+                r = model.int_var(0, ub, f"rep_w{demand_index}_g{pool}_{res}")
+                v.rep[demand_index, pool, res] = r
+                users.setdefault((pool, res), []).append(r)
                 coverage.append(cand.capacity * r)
                 count_terms.append(r)
-                group_reps.append(r)
-            if demand.spread and group_reps:
-                # Nodes of g hosting w (at most 2 matter). Each needs its own replica and its own
-                # GPU or TP group able to hold w, so count those carriers too: without that bound
-                # the model could "spread" two replicas over one GPU and an empty second node.
-                h = model.int_var(0, min(2, group.available), f"host_w{demand_index}_g{g}")
-                model.add(h <= v.active[g])
-                model.add(h <= sum(group_reps))
-                model.add(h <= _carriers(group, problem, v, {str(c.resource) for c in cands}))
+                pool_reps.append(r)
+            if demand.spread and pool_reps:
+                # Nodes of the pool hosting w (at most 2 matter). Each needs its own replica and
+                # its own GPU or TP group able to hold w, so count those carriers too: without that
+                # bound the model could "spread" two replicas over one GPU and an empty second node.
+                usable = {str(c.resource) for c in cands}
+                h = model.int_var(0, min(2, sum(group.available for group in members)), f"host_w{demand_index}_g{pool}")
+                model.add(h <= sum(v.active[group.id] for group in members))
+                model.add(h <= sum(pool_reps))
+                model.add(h <= sum(_carriers(group, problem, v, usable) for group in members))
                 hosts.append(h)
         model.add(sum(coverage) >= demand.target_scaled)
         # Valid cut: at least ceil(target / best capacity) replicas, whatever their resources.
@@ -134,16 +142,16 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
             model.add(sum(hosts) >= 2)
     for key, reps in users.items():
         model.add(sum(reps) <= sum(supply[key]))
-    # Valid cut, redundant for the integer model: the memory slots the replicas of a group take
+    # Valid cut, redundant for the integer model: the memory slots the replicas of a pool take
     # never exceed its GPUs' slots. Explicit as one row, it gives the LP-based cut generators an
     # aggregate knapsack to strengthen, which the per-layout rows hide.
     slot_use: dict[int, list] = {}
-    for (wi, g, res), r in v.rep.items():
-        slot_use.setdefault(g, []).append(_slots(problem, res) * r)
-    for group in problem.groups:
-        if group.id in slot_use:
-            total = _slots_per_gpu(problem, group.gpu) * group.gpus_per_node
-            model.add(sum(slot_use[group.id]) <= total * v.active[group.id])
+    for (wi, pool, res), r in v.rep.items():
+        slot_use.setdefault(pool, []).append(_slots(problem, res) * r)
+    for pool, members in pools.items():
+        if pool in slot_use:
+            per_node = _slots_per_gpu(problem, members[0].gpu) * members[0].gpus_per_node
+            model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
     v.changes = sum(

@@ -108,7 +108,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
         if not node.hosted.get(w):
             hosts_of.setdefault(w, []).append(node)
         node.hosted[w] = node.hosted.get(w, 0) + 1
-        replicas[w, group.id, key] = replicas.get((w, group.id, key), 0) + 1
+        replicas[w, group.pool, key] = replicas.get((w, group.pool, key), 0) + 1  # counted per pool, as the solvers do
         return True
 
     def hardness(w: int) -> tuple:
