@@ -25,32 +25,63 @@ class _OpenNode:
     free_units: dict[str, int] = field(default_factory=dict)  # resource -> unused units
     free_gpus: int = 0
     hosted: dict[int, int] = field(default_factory=dict)  # workload index -> replicas here
+    order: int = 0  # opening order: ties go to the node opened first
 
 
 def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> CountSolution:
     start = time.monotonic()
     opened: list[_OpenNode] = []
-    by_group: dict[int, list[_OpenNode]] = {g.id: [] for g in problem.groups}
     hosts_of: dict[int, list[_OpenNode]] = {}  # workload -> nodes hosting it, in order
     remaining_nodes = {g.id: g.available for g in problem.groups}
     replicas: dict[tuple[int, int, str], int] = {}
     sizes_of = {g.id: {p.sizes for p in g.packings} for g in problem.groups}
+    # The layout a GPU gets for a profile: most slices of it, then the fewest other slices.
+    layouts_with: dict[str, dict[str, LayoutOption]] = {}
+    for gpu, options in problem.layouts.items():
+        profiles = {p for lay in options for p, _ in lay.counts}
+        layouts_with[gpu] = {
+            profile: max(
+                (lay for lay in options if dict(lay.counts).get(profile)),
+                key=lambda lay: (dict(lay.counts)[profile], -sum(n for _, n in lay.counts), lay.key),
+            )
+            for profile in profiles
+        }
+    # Indexes over the opened nodes, kept in step with them: (group, resource) -> nodes with a
+    # free unit of it; group -> nodes that can still configure a GPU (fresh with a free GPU, or
+    # kept with nothing running yet). Dicts keyed by opening order, so iteration is deterministic.
+    free_nodes: dict[tuple[int, str], dict[int, _OpenNode]] = {}
+    configurable: dict[int, dict[int, _OpenNode]] = {g.id: {} for g in problem.groups}
+
+    def add_units(node: _OpenNode, key: str, count: int) -> None:
+        node.free_units[key] = node.free_units.get(key, 0) + count
+        if node.free_units[key] > 0:
+            free_nodes.setdefault((node.group.id, key), {})[node.order] = node
+
+    def use_unit(node: _OpenNode, key: str) -> None:
+        node.free_units[key] -= 1
+        if node.free_units[key] == 0:
+            del free_nodes[node.group.id, key][node.order]
+
+    def refresh(node: _OpenNode) -> None:
+        if node.free_gpus > 0 or (node.kept and not any(node.hosted.values())):
+            configurable[node.group.id][node.order] = node
+        else:
+            configurable[node.group.id].pop(node.order, None)
 
     def open_node(group: NodeGroup) -> _OpenNode | None:
         if remaining_nodes[group.id] <= 0:
             return None
         remaining_nodes[group.id] -= 1
         if group.kept is not None:
-            node = _OpenNode(group, kept=True, free_gpus=0)
+            node = _OpenNode(group, kept=True, free_gpus=0, order=len(opened))
             for profile, count in group.kept.fixed:
-                key = f"{group.gpu}/{profile}"
-                node.free_units[key] = node.free_units.get(key, 0) + count
+                add_units(node, f"{group.gpu}/{profile}", count)
             if group.kept.off:
-                node.free_units[group.gpu] = len(group.kept.off)
+                add_units(node, group.gpu, len(group.kept.off))
         else:
-            node = _OpenNode(group, kept=False, free_gpus=group.gpus_per_node)
+            node = _OpenNode(group, kept=False, free_gpus=group.gpus_per_node, order=len(opened))
         opened.append(node)
-        by_group[group.id].append(node)
+        refresh(node)
         return node
 
     def configure(node: _OpenNode, resource) -> bool:
@@ -59,55 +90,66 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
             if any(node.hosted.values()):
                 return False
             # Nothing runs on it yet: re-cut it instead of keeping today's layout.
+            for key in node.free_units:
+                free_nodes.get((node.group.id, key), {}).pop(node.order, None)
             node.kept, node.free_units, node.free_gpus = False, {}, node.group.gpus_per_node
         key = str(resource)
         if resource.kind == "tp":
             sizes = tuple(sorted(node.tp_sizes + [resource.gpus], reverse=True))
             if node.free_gpus < resource.gpus or sizes not in sizes_of[node.group.id]:
+                refresh(node)
                 return False
             node.tp_sizes.append(resource.gpus)
             node.free_gpus -= resource.gpus
-            node.free_units[key] = node.free_units.get(key, 0) + 1
+            add_units(node, key, 1)
+            refresh(node)
             return True
         if node.free_gpus < 1:
+            refresh(node)
             return False
         if resource.kind == "full":
             layout = FULL
         else:
-            options = [lay for lay in problem.layouts[node.group.gpu] if dict(lay.counts).get(resource.profile)]
+            options = layouts_with[node.group.gpu].get(resource.profile)
             if not options:
+                refresh(node)
                 return False
-            # Most slices of the wanted profile; then the layout with the fewest other slices.
-            layout = max(options, key=lambda lay: (dict(lay.counts)[resource.profile], -sum(n for _, n in lay.counts), lay.key))
+            layout = options
         node.layouts.append(layout)
         node.free_gpus -= 1
         if layout.mode == "full":
-            node.free_units[key] = node.free_units.get(key, 0) + 1
+            add_units(node, key, 1)
         for profile, count in layout.counts:
-            k = f"{node.group.gpu}/{profile}"
-            node.free_units[k] = node.free_units.get(k, 0) + count
+            add_units(node, f"{node.group.gpu}/{profile}", count)
+        refresh(node)
         return True
 
     def take(w: int, group: NodeGroup, resource) -> bool:
         key = str(resource)
-        running = by_group[group.id]
         hosts = hosts_of.get(w, [])
-        if problem.demands[w].spread and len(hosts) == 1:
-            running = [n for n in running if n is not hosts[0]]  # spread: the next replica goes elsewhere
-        running = sorted(running, key=lambda n: n.hosted.get(w, 0))
-        for node in running:
-            if node.free_units.get(key, 0) > 0:
-                break
+        # Spread: the next replica goes elsewhere than the only node hosting the workload so far.
+        avoid = hosts[0] if problem.demands[w].spread and len(hosts) == 1 else None
+
+        def first(nodes) -> list[_OpenNode]:
+            """Nodes in the order they are tried: fewest replicas of w first, then opening order."""
+            return sorted((n for n in nodes if n is not avoid), key=lambda n: (n.hosted.get(w, 0), n.order))
+
+        # Only nodes with a free unit of this resource, or with a GPU still to configure, are
+        # candidates (indexed, not scanned: at fleet scale most nodes are full).
+        with_unit = first(free_nodes.get((group.id, key), {}).values())
+        if with_unit:
+            node = with_unit[0]
         else:
-            node = next((n for n in running if configure(n, resource)), None)
+            node = next((n for n in first(configurable[group.id].values()) if configure(n, resource)), None)
             if node is None:
                 node = open_node(group)
                 if node is None or (node.free_units.get(key, 0) == 0 and not configure(node, resource)):
                     return False
-        node.free_units[key] -= 1
+        use_unit(node, key)
         if not node.hosted.get(w):
             hosts_of.setdefault(w, []).append(node)
         node.hosted[w] = node.hosted.get(w, 0) + 1
+        refresh(node)  # a kept node running a replica can no longer be re-cut
         replicas[w, group.pool, key] = replicas.get((w, group.pool, key), 0) + 1  # counted per pool, as the solvers do
         return True
 
