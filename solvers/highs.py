@@ -47,8 +47,9 @@ class _MathOptModel:
 
     def add(self, constraint) -> None:
         if isinstance(constraint, bool):  # both sides were constants
-            if not constraint:
-                self.model.add_linear_constraint(lb=1.0, ub=0.0)  # infeasible, as it should be
+            if not constraint:  # infeasible, as it should be (MathOpt refuses lb > ub outright)
+                never = self.model.add_integer_variable(lb=0, ub=0)
+                self.model.add_linear_constraint(never >= 1)
             return
         # Throughput rows carry capacities scaled to exact integers (up to 1e13): divide such a row
         # by its largest coefficient, or HiGHS's LP works with badly scaled rows (it warns, and
