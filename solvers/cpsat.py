@@ -145,6 +145,50 @@ def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, 
     return found
 
 
+class _Race:
+    """HiGHS beside CP-SAT on the cost stage (`solvers/highs.py`, a second process).
+
+    Started from CP-SAT's wait loop once CP-SAT has had its head start, so fleets CP-SAT proves
+    optimal at once never pay for a second process and their plans stay CP-SAT's (deterministic);
+    on large fleets HiGHS finds the cheaper plans. Runs until `cost_end`, like CP-SAT's cost stage.
+    """
+
+    def __init__(self, problem: PlanningProblem, enabled: bool, start: float, cost_end: float, relative_gap: float, seed: int):
+        self.problem, self.enabled, self.start, self.cost_end = problem, enabled, start, cost_end
+        self.relative_gap, self.seed = relative_gap, seed
+        self.hint: CountSolution | None = None  # the best plan so far, HiGHS's MIP start
+        self.run: HighsRun | None = None
+        self.notes: list[str] = []
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self.run is not None or not self.enabled or now - self.start < HIGHS_HEAD_START_S or self.cost_end - now <= 1.0:
+            return
+        try:
+            self.run = HighsRun(self.problem, self.cost_end - now, self.relative_gap, self.seed, self.hint)
+        except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT alone
+            self.enabled = False
+            self.notes.append(f"HiGHS could not start ({type(exc).__name__}: {exc}); CP-SAT searched alone")
+
+    def collect(self, out: CountSolution) -> CountSolution | None:
+        """HiGHS's answer (waits until its deadline); None if it never ran or had nothing."""
+        if self.run is None:
+            return None
+        try:
+            answer = self.run.wait()
+        except KeyboardInterrupt:
+            out.interrupted = True
+            answer = None
+        self.cancel()
+        if answer is not None:
+            self.notes.extend(answer.notes)
+        return answer
+
+    def cancel(self) -> None:
+        if self.run is not None:
+            self.run.cancel()
+
+
 def solve(
     problem: PlanningProblem,
     time_limit_s: float,
@@ -158,7 +202,16 @@ def solve(
     start = time.monotonic()
     workers = max(workers, 1)
     out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
+    race = _Race(problem, highs, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
+    race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
+    try:
+        return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race)
+    finally:
+        race.cancel()
+        out.notes.extend(race.notes)
 
+
+def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race) -> CountSolution:
     def remaining() -> float:
         return time_limit_s - (time.monotonic() - start)
 
@@ -171,30 +224,6 @@ def solve(
         return out
     lp_bound = math.ceil(relaxation.bound - 1e-6) if relaxation.bound is not None else None
     incumbents = [s for s in (warm_start,) if s is not None and s.status != "infeasible" and s.cost_scaled is not None]
-
-    # HiGHS races the CP-SAT cost stages in a second process (`solvers/highs.py`) once CP-SAT has
-    # had a head start: fleets CP-SAT proves optimal at once never pay for the second process, and
-    # their plans stay CP-SAT's (deterministic); on large fleets HiGHS finds the cheaper plans.
-    race: HighsRun | None = None
-    cost_end = start + time_limit_s * 0.8  # the rest is for the secondary objectives
-
-    def start_race() -> None:
-        nonlocal race
-        if race is None and highs and time.monotonic() - start >= HIGHS_HEAD_START_S and cost_end - time.monotonic() > 1.0:
-            hint = min(incumbents, key=lambda s: s.cost_scaled, default=None)
-            race = HighsRun(problem, cost_end - time.monotonic(), relative_gap, seed, hint)
-
-    try:
-        return _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, out, relaxation, lp_bound, incumbents, cost_end, start_race, lambda: race)
-    finally:
-        if race is not None:
-            race.cancel()
-
-
-def _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, out, relaxation, lp_bound, incumbents, cost_end, start_race, current_race) -> CountSolution:
-    def remaining() -> float:
-        return time_limit_s - (time.monotonic() - start)
-
     guided_optimal = False
     if lp_bound is not None and relaxation.candidates:
         # First the LP's support alone (small: solves fast at fleet scale); when it is too thin for
@@ -210,7 +239,7 @@ def _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, 
                 workers,
                 seed,
                 out,
-                start_race,
+                race.tick,
             )
             if guided is not None or out.interrupted:
                 break
@@ -241,7 +270,8 @@ def _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, 
     else:
         if best is not None:
             _hint(model, v, best)
-        status, solver = run(max(cost_end - time.monotonic(), 0.05), _Progress(progress, 1000.0) if progress else None, start_race)
+        race.hint = best
+        status, solver = run(max(race.cost_end - time.monotonic(), 0.05), _Progress(progress, 1000.0) if progress else None, race.tick)
         if status == cp_model.INFEASIBLE:
             out.status = "infeasible"
             out.seconds = time.monotonic() - start
@@ -255,23 +285,16 @@ def _solve(problem, time_limit_s, workers, seed, relative_gap, progress, start, 
             bound = max(bound, int(round(solver.BestObjectiveBound())))
             if status == cp_model.OPTIMAL:
                 bound = max(bound, full.cost_scaled)
-    race = current_race()
-    if race is not None and status != cp_model.OPTIMAL and not out.interrupted:
-        try:
-            other = race.wait()
-        except KeyboardInterrupt:
-            out.interrupted = True
-            other = None
+    if status != cp_model.OPTIMAL and not out.interrupted:
+        other = race.collect(out)
         if other is not None:
-            out.notes.extend(other.notes)
             if other.bound_scaled is not None:
                 bound = max(bound, other.bound_scaled)
             if other.cost_scaled is not None and (best is None or other.cost_scaled < best.cost_scaled):
                 best = other
                 if progress:
                     progress(best.cost_scaled / 1000.0, bound / 1000.0, time.monotonic() - start)
-    if race is not None:
-        race.cancel()  # CP-SAT proved optimality, or the user stopped: HiGHS has nothing to add
+    race.cancel()  # CP-SAT proved optimality, or the user stopped: HiGHS has nothing to add
     if best is None:
         out.status = "unknown"
         out.seconds = time.monotonic() - start
