@@ -248,7 +248,11 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
             for _ in range(count):
                 if not pool:
                     raise AssertionError(f"no free {res} left in pool {g} for {name}")
-                best = min(range(len(pool)), key=lambda i: (hosted[pool[i].node], i))
+                # The first unit on a node not hosting w yet; only when every node with a free
+                # unit hosts w already, the least loaded one (a full scan, rare at fleet scale).
+                best = next((i for i, u in enumerate(pool) if not hosted[u.node]), None)
+                if best is None:
+                    best = min(range(len(pool)), key=lambda i: (hosted[pool[i].node], i))
                 unit = pool.pop(best)
                 unit.workload = name
                 hosted[unit.node] += 1
