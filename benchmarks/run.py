@@ -166,7 +166,7 @@ COLUMNS = (
     ("gap", "gap", ".2%"),
     ("found by", "found_by", ""),
     ("greedy $/h", "greedy_cost", ",.2f"),
-    ("greedy/cp", "greedy_ratio", ".3f"),
+    ("greedy/plan", "greedy_ratio", ".3f"),
     ("used", "gpu_use", ".0%"),
     ("build s", "build_s", ".1f"),
     ("greedy s", "greedy_s", ".1f"),

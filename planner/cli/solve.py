@@ -24,9 +24,12 @@ def print_summary(plan, out=None) -> None:
     out = out or console()
     bound = f"${plan.lower_bound_per_hour:,.2f}/h" if plan.lower_bound_per_hour is not None else "none (greedy proves nothing)"
     gap = f"{plan.gap:.2%}" if plan.gap is not None else "—"
+    engine = plan.solver.name
+    if plan.solver.found_by and plan.solver.found_by != plan.solver.name:
+        engine += f", plan found by {plan.solver.found_by}"
     out.print(
         f"[bold]{plan.fleet}[/]: {plan.status} — cost [bold]${plan.cost_per_hour:,.2f}/h[/], "
-        f"proven lower bound {bound}, gap {gap} ({plan.solver.name}, {plan.solver.seconds:.2f} s)"
+        f"proven lower bound {bound}, gap {gap} ({engine}, {plan.solver.seconds:.2f} s)"
     )
     modes: Counter = Counter()
     by_type: Counter = Counter()
