@@ -106,6 +106,7 @@ def test_runner_cli_runs_a_size_in_a_subprocess_and_saves_json(tmp_path, capsys)
     (result,) = report["results"]
     assert result["size"] == "S" and result["verify_issues"] == 0
     for key in ("cost", "bound", "gap", "cpsat_s", "greedy_s", "build_s", "place_verify_s", "peak_rss_mb",
-                "greedy_cost", "greedy_ratio"):
+                "greedy_cost", "greedy_ratio", "found_by", "plan_s", "peak_child_rss_mb"):
         assert key in result
-    assert "greedy/cp" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "greedy/plan" in printed and "found by" in printed
