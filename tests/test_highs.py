@@ -161,3 +161,28 @@ def test_replicas_are_counted_per_pool_and_spread_over_its_groups():
     optimal(plan, 3.0)  # the $1 node and one $2 node
     hosts = {n.name for n in plan.nodes if any(g.workload == "w" for g in n.gpus)}
     assert len(hosts) == 2 and "old" in hosts
+
+
+def test_spread_needs_carriers_on_two_nodes_not_two_groups_of_one_pool():
+    # Found by hypothesis: two groups of one node type, one node each. With replicas counted per
+    # pool, the spread bound must still count carrier GPUs per group, or the model "spreads" two
+    # replicas over the inventory node's GPUs plus an empty market node.
+    text = """
+version: 1
+name: t
+node_types:
+  t2: {gpu: A100-SXM4-40GB, count: 2, nvlink: all, price_per_hour: 0.25}
+market:
+  t2: {max: 1}
+nodes:
+  - {name: inv2, type: t2}
+workloads:
+  - name: w0
+    kind: generic
+    memory_gb: 4
+    capacity: {A100-SXM4-40GB: 1, A100-SXM4-40GB/1g.5gb: 1}
+    target: {requests_per_s: 1}
+    replicas: {min: 2, spread: true}
+"""
+    plan = solve(text)
+    assert len(plan.nodes) == 2
