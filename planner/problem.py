@@ -140,10 +140,6 @@ class PlanningProblem:
     demands: list[Demand]
     candidates: dict[tuple[int, str], list[Candidate]]  # (workload index, GPU) -> candidates
     rounding: Rounding
-    # Workload index -> a proven lower bound (scaled price units) on the node-price shares its
-    # replicas take: the cheapest whole-replica mix meeting its target (`solvers/cuts.py`).
-    # Filled by the solver before it builds models; valid for any restriction of the problem.
-    replica_floors: dict[int, int] | None = None
 
 
 def resource_price(problem: PlanningProblem, group: NodeGroup, resource: Resource) -> float:
@@ -188,7 +184,6 @@ def restricted(problem: PlanningProblem, candidates: set[tuple[int, str]], layou
         demands=problem.demands,
         candidates={key: cs for key, cs in cands.items() if cs},
         rounding=problem.rounding,
-        replica_floors=problem.replica_floors,
     )
 
 

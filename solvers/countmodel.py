@@ -159,22 +159,6 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
             model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
-
-    # Valid cuts on cost, redundant for the integer model but not for its LP relaxation: every unit
-    # a replica takes has a share of its node's price (`unit_price`), and the shares of one node
-    # never add up to more than its price, so the replicas' shares bound the cost from below; and
-    # the replicas of one workload take at least the cheapest whole-replica mix that meets its
-    # target (`problem.replica_floors`). They carry each workload's rounding up to whole replicas
-    # into the relaxation (benchmarks: LP bound at L 8,919 -> 8,971 $/h).
-    shares = unit_prices(problem)
-    by_workload: dict[int, list] = {}
-    for (wi, pool, res), r in v.rep.items():
-        by_workload.setdefault(wi, []).append(shares[pool, res] * r)
-    if by_workload:
-        model.add(v.cost >= sum(term for terms in by_workload.values() for term in terms))
-    for wi, floor in (problem.replica_floors or {}).items():
-        if floor > 0 and wi in by_workload:
-            model.add(sum(by_workload[wi]) >= floor)
     v.changes = sum(
         v.active[group.id] - sum(v.kept[group.id, k] for k in range(len(group.kept.packings)))
         for group in problem.groups
@@ -249,23 +233,6 @@ def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
             if n:
                 terms.append(n * v.kept[g, k])
     return sum(terms)
-
-
-def unit_prices(problem: PlanningProblem) -> dict[tuple[int, str], int]:
-    """(pool, resource) -> the least share of a node's price (scaled, rounded down) that one unit
-    of the resource takes in any group of the pool: a whole GPU or TP group by its GPUs, a MIG
-    slice by its memory slots. A node's units never take more than its price between them."""
-    out: dict[tuple[int, str], int] = {}
-    for group in problem.groups:
-        per_node = _slots_per_gpu(problem, group.gpu) * group.gpus_per_node
-        for (_, gpu), cands in problem.candidates.items():
-            if gpu != group.gpu:
-                continue
-            for cand in cands:
-                key = (group.pool, str(cand.resource))
-                share = group.price_scaled * _slots(problem, key[1]) // per_node
-                out[key] = min(out.get(key, share), share)
-    return out
 
 
 def _slots_per_gpu(problem: PlanningProblem, gpu: str) -> int:

@@ -7,7 +7,6 @@ Each stage is warm-started with the previous stage's solution.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
@@ -19,7 +18,6 @@ from ortools.sat.python import cp_model
 from planner.problem import PlanningProblem, cheapest_candidates, restricted
 from planner.solution import CountSolution
 from solvers.countmodel import CountModel, build
-from solvers.cuts import replica_floors
 from solvers.highs import HighsRun
 from solvers.lp import relax
 
@@ -204,8 +202,6 @@ def solve(
     start = time.monotonic()
     workers = max(workers, 1)
     out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
-    if problem.replica_floors is None:  # every model below (LP, CP-SAT, HiGHS) gets the rows
-        problem = dataclasses.replace(problem, replica_floors=replica_floors(problem))
     race = _Race(problem, highs, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     try:
