@@ -135,7 +135,7 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
     market_names = _market_names(problem)
     nodes: list[_Node] = []
     releasable: list[str] = []
-    tp_carried = _tp_replicas_by_group(problem, sol)
+    fresh_tp_carried = _fresh_tp_replicas_by_group(problem, sol)
 
     for group in problem.groups:
         names = list(group.names) if group.origin == "inventory" else market_names[group.id]
@@ -155,15 +155,9 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
                     nodes.append(node)
         fresh_nodes: list[_Node] = []
         free: list[list[int]] = []
-        used_tp: Counter = Counter()  # TP groups of fresh nodes that carry replicas, by size
-        kept_tp: Counter = Counter()
-        for k, packing in enumerate(group.kept.packings if group.kept is not None else ()):
-            for t in packing.groups:
-                kept_tp[len(t)] += sol.kept.get((group.id, k), 0)
-        used_tp = tp_carried[group.id] - kept_tp  # kept nodes' TP groups are used first
         packings = _balance_packings(group, [
             packing for k, packing in enumerate(group.packings) for _ in range(sol.fresh.get((group.id, k), 0))
-        ], used_tp)
+        ], fresh_tp_carried[group.id])
         for packing in packings:
             node = _Node(names[used], group, kept=False)
             used += 1
@@ -205,29 +199,30 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
     return _build_plan(problem, sol, nodes, units, releasable)
 
 
-def _tp_replicas_by_group(problem: PlanningProblem, sol: CountSolution) -> dict[int, Counter]:
-    """How many TP groups of each size carry a replica, per group: the solvers count replicas per
-    pool (`NodeGroup.pool`), so the pool's count is dealt to its groups in order, each up to the
-    TP groups it holds (kept nodes' and fresh nodes' alike). The pool's supply covers the count,
-    so every replica gets a TP group."""
+def _fresh_tp_replicas_by_group(problem: PlanningProblem, sol: CountSolution) -> dict[int, Counter]:
+    """How many TP groups of fresh nodes carry a replica, per group and size. The solvers count
+    replicas per pool (`NodeGroup.pool`), so the pool's count is dealt to its groups in order, each
+    up to the TP groups it holds, and within a group kept nodes' TP groups are used first. The
+    pool's supply covers the count, so every replica gets a TP group."""
     wanted: Counter = Counter()  # (pool, size) -> replicas
     for (_, pool, res), count in sol.replicas.items():
         if "/tp" in res:
             wanted[pool, int(res.rsplit("/tp", 1)[1])] += count
-    out: dict[int, Counter] = {group.id: Counter() for group in problem.groups}
+    out: dict[int, Counter] = {}
     for group in problem.groups:
-        held: Counter = Counter()
+        fresh: Counter = Counter()
         for k, packing in enumerate(group.packings):
             for t in packing.groups:
-                held[len(t)] += sol.fresh.get((group.id, k), 0)
+                fresh[len(t)] += sol.fresh.get((group.id, k), 0)
+        kept: Counter = Counter()
         for k, packing in enumerate(group.kept.packings if group.kept is not None else ()):
             for t in packing.groups:
-                held[len(t)] += sol.kept.get((group.id, k), 0)
-        for size, count in held.items():
-            take = min(count, wanted[group.pool, size])
-            if take:
-                out[group.id][size] = take
-                wanted[group.pool, size] -= take
+                kept[len(t)] += sol.kept.get((group.id, k), 0)
+        dealt: Counter = Counter()
+        for size, count in (fresh + kept).items():
+            dealt[size] = min(count, wanted[group.pool, size])
+            wanted[group.pool, size] -= dealt[size]
+        out[group.id] = dealt - kept
     return out
 
 

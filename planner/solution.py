@@ -33,6 +33,10 @@ class CountSolution:
     found_by: str | None = None  # the engine whose plan won the cost stage (cp-sat, highs, greedy)
     interrupted: bool = False  # the user stopped the search (Ctrl-C); the best plan so far is kept
 
+    def node_cost(self, groups) -> int:
+        """What the plan pays, in scaled price units: every active node of every group."""
+        return sum(group.price_scaled * self.active(group.id) for group in groups)
+
     def active(self, group: int) -> int:
         return sum(n for (g, _), n in self.fresh.items() if g == group) + sum(
             n for (g, _), n in self.kept.items() if g == group

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from planner.problem import PlanningProblem
+from planner.solution import CountSolution
 
 
 class Backend(Protocol):
@@ -40,6 +41,10 @@ class CountModel:
     cost: object = None
     changes: object = None
     distinct: object = None
+
+    def paired(self, sol: CountSolution) -> tuple[tuple[dict, dict], ...]:
+        """Each variable table with the solution field holding its values (same keys)."""
+        return ((self.fresh, sol.fresh), (self.kept, sol.kept), (self.gpus, sol.layouts), (self.rep, sol.replicas))
 
 
 def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> CountModel:

@@ -106,7 +106,7 @@ def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, cal
 
 def _hint(model: cp_model.CpModel, v: CountModel, sol: CountSolution) -> None:
     model.ClearHints()
-    for table, values in ((v.fresh, sol.fresh), (v.kept, sol.kept), (v.gpus, sol.layouts), (v.rep, sol.replicas)):
+    for table, values in v.paired(sol):
         for key, var in table.items():
             model.AddHint(var, values.get(key, 0))
 

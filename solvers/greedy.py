@@ -199,7 +199,7 @@ def solve(problem: PlanningProblem, time_limit_s: float = 0.0, **_: object) -> C
         for layout in node.layouts:
             out.layouts[g.id, layout.key] = out.layouts.get((g.id, layout.key), 0) + 1
     out.replicas = dict(replicas)
-    out.cost_scaled = sum(g.price_scaled * out.active(g.id) for g in problem.groups)
+    out.cost_scaled = out.node_cost(problem.groups)
     out.seconds = time.monotonic() - start
     return out
 

@@ -67,7 +67,7 @@ class _MathOptModel:
 
 def _hint_values(v, hint: CountSolution) -> dict:
     values = {}
-    for table, chosen in ((v.fresh, hint.fresh), (v.kept, hint.kept), (v.gpus, hint.layouts), (v.rep, hint.replicas)):
+    for table, chosen in v.paired(hint):
         for key, var in table.items():
             values[var] = chosen.get(key, 0)
     for group, var in v.active.items():
@@ -112,11 +112,11 @@ def solve_in_process(
     if problems:
         out.notes.append(f"HiGHS's plan failed the exact integer check ({problems[0]}); not used")
         return out
-    for table, into in ((v.fresh, out.fresh), (v.kept, out.kept), (v.gpus, out.layouts), (v.rep, out.replicas)):
+    for table, into in v.paired(out):
         for key, var in table.items():
             if values.get(var.name):
                 into[key] = values[var.name]
-    out.cost_scaled = sum(group.price_scaled * out.active(group.id) for group in problem.groups)
+    out.cost_scaled = out.node_cost(problem.groups)
     out.status = "optimal" if reason == mathopt.TerminationReason.OPTIMAL else "feasible"
     if out.status == "optimal":
         out.bound_scaled = out.cost_scaled
