@@ -10,7 +10,9 @@ Why a child process: HiGHS through OR-Tools' pywraplp crashes when run outside t
 and returns no solution when its time limit ends; through MathOpt it takes a MIP start and returns
 its incumbent. In its own process it also runs beside CP-SAT without sharing the GIL, cannot take
 the planner down if it crashes, and is stopped at once (Ctrl-C, or CP-SAT proved optimality) by
-terminating it. The child ignores SIGINT: the parent decides what an interrupt means.
+terminating it. The child ignores SIGINT: the parent decides what an interrupt means. If the
+parent dies without a word (SIGKILL, a crash), the child notices its lifeline pipe close and exits
+at once rather than computing on until its deadline.
 
 Every plan HiGHS returns is re-checked with exact integers (`countmodel.check`): HiGHS works in
 floating point with feasibility tolerances, the planner's promise does not.
@@ -20,8 +22,10 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import pickle
 import signal
+import threading
 import time
 from datetime import timedelta
 
@@ -125,8 +129,20 @@ def solve_in_process(
     return out
 
 
-def _child(payload: bytes, conn) -> None:
+def _exit_when_orphaned(lifeline) -> None:
+    """Blocks until the parent's end of the lifeline closes (the parent exited or died), then ends
+    this process. The parent never writes to it; EOF is the message."""
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(0)  # no cleanup to do: the result only ever mattered to the parent
+
+
+def _child(payload: bytes, conn, lifeline) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
+    threading.Thread(target=_exit_when_orphaned, args=(lifeline,), name="lifeline", daemon=True).start()
     try:
         problem, deadline, relative_gap, seed, hint = pickle.loads(payload)
         result = solve_in_process(problem, deadline, relative_gap, seed, hint)
@@ -144,10 +160,14 @@ class HighsRun:
         self._closed = False
         context = multiprocessing.get_context("spawn")  # no fork: the parent may run CP-SAT threads
         self._recv, send = context.Pipe(duplex=False)
+        # Held open by this process only (a spawned child inherits no other descriptors): when
+        # this process ends, however it ends, the child's end reads EOF and the child exits.
+        lifeline, self._lifeline = context.Pipe(duplex=False)
         payload = pickle.dumps((problem, self.deadline, relative_gap, seed, hint), protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = context.Process(target=_child, args=(payload, send), name="highs", daemon=True)
+        self._process = context.Process(target=_child, args=(payload, send, lifeline), name="highs", daemon=True)
         self._process.start()
         send.close()
+        lifeline.close()
 
     def result(self, wait: float = 0.1) -> CountSolution | None:
         """The child's answer once it has one (None until then, or when it died without one).
@@ -171,6 +191,7 @@ class HighsRun:
             self._process.terminate()
         self._process.join(timeout=5)
         self._recv.close()
+        self._lifeline.close()
 
     def wait(self) -> CountSolution | None:
         """Block until the child answers or is overdue (KeyboardInterrupt passes through)."""

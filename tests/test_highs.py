@@ -4,6 +4,10 @@ plans from floating-point solvers, the race beside CP-SAT, and replicas counted 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -84,6 +88,48 @@ def test_highs_in_a_child_process_answers_and_is_cancelled_cleanly():
     run = highs.HighsRun(problem, 30, 0.0, 0, None)
     run.cancel()
     assert not run._process.is_alive()
+
+
+# A parent that starts HiGHS on a fleet it cannot prove quickly, says the child's pid, and waits.
+_ORPHANING_PARENT = """
+import sys, time
+from benchmarks.generate import generate
+from planner.problem import build_problem
+from planner.spec import parse_fleet
+from solvers import highs
+run = highs.HighsRun(build_problem(parse_fleet(generate("M", 0), "m.yaml")), 120, 0.0, 0, None)
+print(run._process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its parent's reaping is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_highs_child_exits_when_the_planner_is_killed():
+    """SIGKILL leaves the parent no chance to cancel: the child must notice on its own, and not
+    compute on for minutes (its deadline here is two minutes away)."""
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHANING_PARENT], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        child = int(parent.stdout.readline())
+        time.sleep(1.0)  # into the search
+        assert _running(child)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        gone_by = time.monotonic() + 10
+        while _running(child) and time.monotonic() < gone_by:
+            time.sleep(0.05)
+        assert not _running(child)
+    finally:
+        parent.kill()
+        parent.stdout.close()
 
 
 def test_race_waits_for_cpsat_head_start_and_can_be_switched_off(monkeypatch):
