@@ -60,6 +60,8 @@ def make_plan(
         if solver == "greedy":
             reasons.insert(0, "the greedy planner found no plan (it proves nothing: try --solver cp-sat)")
         raise _no_plan(reasons)
+    if sol.status == "unknown" and sol.interrupted:
+        raise KeyboardInterrupt  # stopped before any plan existed: nothing to show or write
     if sol.status == "unknown":
         reasons = [f"no plan found within the time limit of {limit:g} s, and none proven impossible: raise --time-limit"]
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])

@@ -8,10 +8,11 @@ Each stage is warm-started with the previous stage's solution.
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
@@ -71,13 +72,42 @@ def _extract(solver: cp_model.CpSolver, v: CountModel, out: CountSolution) -> No
     out.replicas = {k: solver.Value(x) for k, x in v.rep.items() if solver.Value(x)}
 
 
+@contextmanager
+def _ctrl_c_stops_the_search(out: CountSolution) -> Iterator[None]:
+    """While the search runs, the first Ctrl-C is a request: it sets `out.interrupted`, and every
+    stage answers it at its next safe point (CP-SAT is stopped within 0.1 s, the LP stage finishes
+    its solve first), keeping the best plan found so far — the warm start, if nothing better yet.
+    A second Ctrl-C interrupts at once (KeyboardInterrupt), for a user who will not wait.
+
+    A request rather than an exception because an exception can land anywhere: between two
+    fields of a solution being copied, or inside the LP stage, where it used to lose every plan.
+    Signal handlers belong to the main thread; elsewhere Ctrl-C never reaches this code anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame) -> None:
+        if out.interrupted:
+            raise KeyboardInterrupt
+        out.interrupted = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
 def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution, tick=None) -> int:
-    """Solve in a worker thread so Ctrl-C reaches Python: the main thread then stops the search,
-    and the best solution found so far is kept (CP-SAT returns it as FEASIBLE).
+    """Solve in a worker thread, so that the main thread can answer Ctrl-C (`out.interrupted`,
+    see `_ctrl_c_stops_the_search`) by stopping the search; the best solution found so far is
+    kept (CP-SAT returns it as FEASIBLE).
 
     Waits on an Event, not Thread.join: a KeyboardInterrupt inside join() can leave CPython
     believing the thread has ended while it still runs. `tick`, when given, is called every
     0.1 s from the main thread while the search runs."""
+    if out.interrupted:  # asked to stop before this stage began
+        return cp_model.UNKNOWN
     done = threading.Event()
     result: list[int] = []
     errors: list[BaseException] = []
@@ -93,12 +123,16 @@ def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, cal
     threading.Thread(target=work, name="cp-sat", daemon=True).start()
     try:
         while not done.wait(0.1):
-            if tick is not None:
+            if out.interrupted:
+                solver.StopSearch()
+                done.wait()
+            elif tick is not None:
                 tick()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: stop the search, and pass it on
         out.interrupted = True
         solver.StopSearch()
         done.wait()
+        raise
     if errors:
         raise errors[0]
     return result[0]
@@ -174,11 +208,7 @@ class _Race:
         """HiGHS's answer (waits until its deadline); None if it never ran or had nothing."""
         if self.run is None:
             return None
-        try:
-            answer = self.run.wait()
-        except KeyboardInterrupt:
-            out.interrupted = True
-            answer = None
+        answer = self.run.wait(stop=lambda: out.interrupted)
         self.cancel()
         if answer is not None:
             self.notes.extend(answer.notes)
@@ -205,7 +235,8 @@ def solve(
     race = _Race(problem, highs, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     try:
-        return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race)
+        with _ctrl_c_stops_the_search(out):
+            return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race)
     finally:
         race.cancel()
         out.notes.extend(race.notes)

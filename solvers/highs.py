@@ -28,6 +28,7 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from typing import Callable
 
 from planner.problem import PlanningProblem
 from planner.solution import CountSolution
@@ -193,13 +194,14 @@ class HighsRun:
         self._recv.close()
         self._lifeline.close()
 
-    def wait(self) -> CountSolution | None:
-        """Block until the child answers or is overdue (KeyboardInterrupt passes through)."""
+    def wait(self, stop: Callable[[], bool] = lambda: False) -> CountSolution | None:
+        """Block until the child answers, is overdue, or `stop()` says to give up (polled every
+        0.1 s; the child is then cancelled and None returned). KeyboardInterrupt passes through."""
         while True:
             answer = self.result(0.1)
             if answer is not None:
                 self.cancel()
                 return answer
-            if self.overdue():
+            if self.overdue() or stop():
                 self.cancel()
                 return None

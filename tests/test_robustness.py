@@ -41,6 +41,7 @@ from planner.spec import load_fleet
 from planner.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 if str(ROOT) not in sys.path:  # `benchmarks/` is not an installed package
     sys.path.insert(0, str(ROOT))
 
@@ -453,6 +454,49 @@ def test_ctrl_c_with_keep_partial_writes_the_best_verified_plan(hard_fleet, tmp_
     _check_never_claims_optimal_unproven(plan)
     assert verify(plan, load_fleet(hard_fleet)) == []
     assert [p.name for p in tmp_path.iterdir()] == ["plan.yaml"]
+
+
+def _ctrl_c_during_lp(monkeypatch, presses: int) -> None:
+    """Make the LP stage (which runs in C++, where a KeyboardInterrupt could not land before) see
+    `presses` Ctrl-Cs arrive while it works."""
+    from solvers import cpsat
+
+    real_relax = cpsat.relax
+
+    def pressed_during(problem):
+        for _ in range(presses):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # the handler runs between bytecodes of the main thread
+        return real_relax(problem)
+
+    monkeypatch.setattr(cpsat, "relax", pressed_during)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
+def test_ctrl_c_during_the_lp_stage_keeps_the_warm_start(monkeypatch):
+    from planner.problem import build_problem
+    from solvers import cpsat, greedy
+
+    problem = build_problem(load_fleet(str(EXAMPLES / "fleet.yaml")))
+    start = greedy.solve(problem)
+    _ctrl_c_during_lp(monkeypatch, 1)
+    out = cpsat.solve(problem, 30, warm_start=start)
+    assert out.interrupted and out.status == "feasible"
+    assert out.cost_scaled == start.cost_scaled and out.replicas == start.replicas
+    assert out.bound_scaled is not None and out.bound_scaled < out.cost_scaled  # the LP's bound, honestly
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Python's again
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
+def test_a_second_ctrl_c_interrupts_at_once(monkeypatch):
+    from planner.problem import build_problem
+    from solvers import cpsat
+
+    problem = build_problem(load_fleet(str(EXAMPLES / "fleet.yaml")))
+    _ctrl_c_during_lp(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        cpsat.solve(problem, 30)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_the_time_limit_is_honoured(hard_fleet, tmp_path):
