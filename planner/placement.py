@@ -236,9 +236,13 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
     for w in order:
         name = problem.demands[w].name
         hosted: Counter = Counter()
-        for (wi, g, res), count in sorted(sol.replicas.items()):
-            if wi != w:
-                continue
+        mine = sorted((key, count) for key, count in sol.replicas.items() if key[0] == w)
+        if problem.demands[w].spread:
+            # The resource free on the fewest nodes first: placing a replica of a widely available
+            # resource first could take the one node that alone carries another of its resources
+            # (a GPU kept in today's MIG layout), leaving both replicas on that node.
+            mine.sort(key=lambda item: len({u.node for u in free.get(item[0][1:], [])}))
+        for (wi, g, res), count in mine:
             pool = free.get((g, res), [])
             for _ in range(count):
                 if not pool:

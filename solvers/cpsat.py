@@ -8,14 +8,13 @@ Each stage is warm-started with the previous stage's solution.
 from __future__ import annotations
 
 import math
-import signal
 import threading
 import time
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 from ortools.sat.python import cp_model
 
+from planner.interrupts import ctrl_c_requests_stop
 from planner.problem import PlanningProblem, cheapest_candidates, restricted
 from planner.solution import CountSolution
 from solvers.countmodel import CountModel, build
@@ -72,36 +71,10 @@ def _extract(solver: cp_model.CpSolver, v: CountModel, out: CountSolution) -> No
     out.replicas = {k: solver.Value(x) for k, x in v.rep.items() if solver.Value(x)}
 
 
-@contextmanager
-def _ctrl_c_stops_the_search(out: CountSolution) -> Iterator[None]:
-    """While the search runs, the first Ctrl-C is a request: it sets `out.interrupted`, and every
-    stage answers it at its next safe point (CP-SAT is stopped within 0.1 s, the LP stage finishes
-    its solve first), keeping the best plan found so far — the warm start, if nothing better yet.
-    A second Ctrl-C interrupts at once (KeyboardInterrupt), for a user who will not wait.
-
-    A request rather than an exception because an exception can land anywhere: between two
-    fields of a solution being copied, or inside the LP stage, where it used to lose every plan.
-    Signal handlers belong to the main thread; elsewhere Ctrl-C never reaches this code anyway."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def request_stop(signum, frame) -> None:
-        if out.interrupted:
-            raise KeyboardInterrupt
-        out.interrupted = True
-
-    previous = signal.signal(signal.SIGINT, request_stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
-
-
 def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, callback, out: CountSolution, tick=None) -> int:
     """Solve in a worker thread, so that the main thread can answer Ctrl-C (`out.interrupted`,
-    see `_ctrl_c_stops_the_search`) by stopping the search; the best solution found so far is
-    kept (CP-SAT returns it as FEASIBLE).
+    see `planner.interrupts`) by stopping the search; the best solution found so far is kept
+    (CP-SAT returns it as FEASIBLE).
 
     Waits on an Event, not Thread.join: a KeyboardInterrupt inside join() can leave CPython
     believing the thread has ended while it still runs. `tick`, when given, is called every
@@ -228,14 +201,22 @@ def solve(
     warm_start: CountSolution | None = None,
     progress: Callable[[float, float, float], None] | None = None,
     highs: bool = True,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> CountSolution:
+    """The cheapest plan within `time_limit_s`, its proven bound, then the secondary objectives.
+    `stop_requested`: whether the caller, which handled Ctrl-C until this search took it over,
+    already received one (`planner.planning`)."""
     start = time.monotonic()
     workers = max(workers, 1)
     out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
     race = _Race(problem, highs, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     try:
-        with _ctrl_c_stops_the_search(out):
+        # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far.
+        with ctrl_c_requests_stop(lambda: out.interrupted, lambda: setattr(out, "interrupted", True)):
+            # A press just before this handler took over reached the caller's: ask it, now that
+            # no further press can slip between the two.
+            out.interrupted = out.interrupted or stop_requested()
             return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race)
     finally:
         race.cancel()

@@ -93,6 +93,20 @@ def test_s_solves_with_both_solvers_and_both_plans_verify():
     assert "S" in table([r])
 
 
+def test_greedy_plan_of_m_spreads_a_workload_whose_replicas_need_a_kept_node():
+    """M seed 0: greedy gives transcribe-fast-01 (spread) a whole H200 and a 7g.141gb slice that
+    only a node kept in today's layout has. Placement once put the whole GPU on that node too
+    (it has MIG-off GPUs), and the plan failed verification; the scarcer resource goes first now."""
+    from planner.planning import make_plan
+    from planner.verify import verify
+
+    loaded = parse_fleet(gen.generate("M", 0), "fleet-m.yaml")
+    plan = make_plan(loaded, "greedy")
+    assert verify(plan, loaded) == []
+    hosts = {n.name for n in plan.nodes for gpu in n.gpus for w in [gpu.workload, *(i.workload for i in gpu.instances or ())] if w == "transcribe-fast-01"}
+    assert len(hosts) >= 2
+
+
 def test_generate_cli_writes_the_file(tmp_path):
     out = tmp_path / "s.yaml"
     assert gen.main(["S", "--seed", "2", "-o", str(out)]) == 0

@@ -464,9 +464,7 @@ def _ctrl_c_during_lp(monkeypatch, presses: int) -> None:
     real_relax = cpsat.relax
 
     def pressed_during(problem):
-        for _ in range(presses):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.01)  # the handler runs between bytecodes of the main thread
+        _press_ctrl_c(presses)  # the handler runs between bytecodes of the main thread
         return real_relax(problem)
 
     monkeypatch.setattr(cpsat, "relax", pressed_during)
@@ -487,6 +485,20 @@ def test_ctrl_c_during_the_lp_stage_keeps_the_warm_start(monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Python's again
 
 
+def test_a_ctrl_c_the_caller_received_before_the_search_stops_it_at_once():
+    """A press between greedy and the search's own handler (importing OR-Tools takes a while)
+    reaches planning's handler; the search asks for it first thing."""
+    from planner.problem import build_problem
+    from solvers import cpsat, greedy
+
+    problem = build_problem(load_fleet(str(EXAMPLES / "fleet.yaml")))
+    start = greedy.solve(problem)
+    started = time.monotonic()
+    out = cpsat.solve(problem, 30, warm_start=start, stop_requested=lambda: True)
+    assert out.interrupted and out.replicas == start.replicas
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
 def test_a_second_ctrl_c_interrupts_at_once(monkeypatch):
     from planner.problem import build_problem
@@ -496,6 +508,56 @@ def test_a_second_ctrl_c_interrupts_at_once(monkeypatch):
     _ctrl_c_during_lp(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         cpsat.solve(problem, 30)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _press_ctrl_c(times: int) -> None:
+    for _ in range(times):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
+def test_ctrl_c_while_greedy_runs_gives_the_greedy_plan_without_a_search(monkeypatch):
+    from planner import planning
+    from solvers import cpsat, greedy
+
+    real_greedy = greedy.solve
+
+    def pressed_during(problem, **kwargs):
+        _press_ctrl_c(1)
+        return real_greedy(problem, **kwargs)
+
+    monkeypatch.setattr(greedy, "solve", pressed_during)
+    monkeypatch.setattr(cpsat, "solve", lambda *a, **k: pytest.fail("searched after Ctrl-C"))
+    loaded = load_fleet(str(EXAMPLES / "fleet.yaml"))
+    plan = planning.make_plan(loaded)
+    assert plan.solver.interrupted and plan.status == "feasible"
+    assert plan.cost_per_hour == pytest.approx(48.0)  # the greedy plan of this fleet
+    assert any("before the search began" in note for note in plan.solver.notes)
+    assert verify(plan, loaded) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
+def test_ctrl_c_during_placement_finishes_the_plan_and_a_second_one_quits(monkeypatch):
+    from planner import planning
+
+    real_place = planning.place
+    presses = {"n": 1}
+
+    def pressed_during(problem, sol):
+        _press_ctrl_c(presses["n"])
+        return real_place(problem, sol)
+
+    monkeypatch.setattr(planning, "place", pressed_during)
+    loaded = load_fleet(str(EXAMPLES / "fleet.yaml"))
+    plan = planning.make_plan(loaded)
+    assert plan.solver.interrupted and plan.status == "optimal"  # the search had finished
+    assert verify(plan, loaded) == []
+    presses["n"] = 2
+    with pytest.raises(KeyboardInterrupt):
+        planning.make_plan(loaded)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

@@ -105,9 +105,13 @@ def solve(
         if write:
             console().print(f"plan written to {output}")
     if interrupted:
+        what = (
+            "the search had already proven this plan optimal"
+            if plan.status == "optimal"
+            else "this is the best verified plan found so far, not proven optimal"
+        )
         err.print(
-            "interrupted: this is the best verified plan found so far, not proven optimal"
-            + ("" if write or output is None else "; not written (use --keep-partial to write it)"),
+            f"interrupted: {what}" + ("" if write or output is None else "; not written (use --keep-partial to write it)"),
             markup=False,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
