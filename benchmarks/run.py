@@ -118,6 +118,7 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
             gplan = place(problem, g)
             gissues = verify(gplan, loaded, problem.perf)
             out["greedy_verify_issues"] = len(gissues)
+            out["greedy_verify_first_issues"] = gissues[:5]
             out["greedy_gpus_paid"] = _paid_gpus(gplan)
             out["greedy_place_verify_s"] = round(time.perf_counter() - t5, 3)
     out["total_s"] = round(time.perf_counter() - t0, 3)
@@ -176,6 +177,7 @@ COLUMNS = (
     ("peak MB", "peak_rss_mb", ",.0f"),
     ("HiGHS MB", "peak_child_rss_mb", ",.0f"),
     ("issues", "verify_issues", ""),
+    ("greedy issues", "greedy_verify_issues", ""),
 )
 
 
@@ -249,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         result = _child(size, args.seed, limit, args.workers, timeout=limit * 4 + 900)
         results.append(result)
         print(table([result]).splitlines()[-1], file=sys.stderr, flush=True)
+        for which in ("verify", "greedy_verify"):
+            for issue in result.get(f"{which}_first_issues", []):  # a plan failing verification is a bug
+                print(f"[{size}] {which.replace('_', ' ')} issue: {issue}", file=sys.stderr, flush=True)
     print(table(results))
     report = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -260,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"saved {out}")
-    return 0 if all("error" not in r and not r.get("verify_issues") for r in results) else 1
+    failed = any("error" in r or r.get("verify_issues") or r.get("greedy_verify_issues") for r in results)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

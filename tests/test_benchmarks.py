@@ -124,3 +124,14 @@ def test_runner_cli_runs_a_size_in_a_subprocess_and_saves_json(tmp_path, capsys)
         assert key in result
     printed = capsys.readouterr().out
     assert "greedy/plan" in printed and "found by" in printed
+
+
+def test_runner_fails_loudly_when_greedys_plan_fails_verification(tmp_path, capsys, monkeypatch):
+    """A benchmark whose greedy plan failed verification once went unnoticed (a 1 in a column)."""
+    import benchmarks.run as run
+
+    fake = {"size": "S", "verify_issues": 0, "verify_first_issues": [], "greedy_verify_issues": 1,
+            "greedy_verify_first_issues": ["workload w: all replicas on one node (n); spread needs two"]}
+    monkeypatch.setattr(run, "_child", lambda *args, **kwargs: dict(fake))
+    assert run_main(["--sizes", "S", "--out", str(tmp_path / "r.json")]) == 1
+    assert "[S] greedy verify issue: workload w: all replicas on one node" in capsys.readouterr().err
