@@ -80,7 +80,10 @@ def _balance_packings(group: NodeGroup, packings: list, used_tp: Counter) -> lis
     sizes = sorted(used_tp.elements(), reverse=True)
     per_node: list[list[int]] = [[] for _ in packings]
     for size in sizes:
-        order = sorted(range(len(per_node)), key=lambda i: (sum(per_node[i]), i))
+        # Fewest groups of this size first, then the least loaded node: two TP2 groups go to two
+        # nodes (one beside a TP4) rather than both to the one empty node, so that a workload of
+        # two TP2 replicas that must spread can.
+        order = sorted(range(len(per_node)), key=lambda i: (per_node[i].count(size), sum(per_node[i]), i))
         for i in order:
             candidate = tuple(sorted(per_node[i] + [size], reverse=True))
             if candidate in by_sizes:

@@ -354,6 +354,32 @@ def test_spread_with_mig_slices_needs_two_gpus() -> None:
     optimal(plan, 0.5)
 
 
+def test_tp_groups_of_one_size_are_dealt_to_different_nodes() -> None:
+    # Three 8-GPU nodes whose TP groups carry two TP4 and two TP2 replicas. Dealing each group to
+    # the least loaded node put both TP2 groups on the third, empty node, so a workload of two TP2
+    # replicas that must spread could not (generated M fleet, seed 2: a plan failed verification).
+    # Now no node holds two TP2 groups while another holds none.
+    from collections import Counter
+
+    from planner.placement import _balance_packings
+    from planner.problem import build_problem
+
+    text = fleet(
+        f"""
+        node_types:
+          hgx: {{gpu: {H100}, count: 8, nvlink: all, price_per_hour: 8.0}}
+        market:
+          hgx: {{max: 3}}
+        """,
+        workloads(generic("w", 1, {f"{H100}/tp2": 50}, memory_gb=120)),
+    )
+    (group,) = build_problem(parse_fleet(text, "fleet.yaml")).groups
+    empty = next(p for p in group.packings if not p.groups)
+    dealt = _balance_packings(group, [empty] * 3, Counter({4: 2, 2: 2}))
+    assert sum((Counter(p.sizes) for p in dealt), Counter()) == Counter({4: 2, 2: 2})
+    assert [p.count(2) for p in dealt].count(1) == 2
+
+
 def test_greedy_finds_a_verified_plan_without_bound() -> None:
     plan = solve(fleet(L4_VS_H100, workloads(generic("w", 120, {"L4": 30, H100: 100}))), solver="greedy")
     assert plan.solver.name == "greedy"
