@@ -11,8 +11,8 @@ and returns no solution when its time limit ends; through MathOpt it takes a MIP
 its incumbent. In its own process it also runs beside CP-SAT without sharing the GIL, cannot take
 the planner down if it crashes, and is stopped at once (Ctrl-C, or CP-SAT proved optimality) by
 terminating it. The child ignores SIGINT: the parent decides what an interrupt means. If the
-parent dies without a word (SIGKILL, a crash), the child notices its lifeline pipe close and exits
-at once rather than computing on until its deadline.
+parent dies without a word (SIGKILL, a crash), the child notices its stdin close and exits at once
+rather than computing on until its deadline.
 
 Every plan HiGHS returns is re-checked with exact integers (`countmodel.check`): HiGHS works in
 floating point with feasibility tolerances, the planner's promise does not.
@@ -21,12 +21,14 @@ floating point with feasibility tolerances, the planner's promise does not.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from datetime import timedelta
 from typing import Callable
 
@@ -36,6 +38,7 @@ from planner.solution import CountSolution
 ROW_SCALE_ABOVE = 1e4  # rows with a larger coefficient are normalised for HiGHS (see _MathOptModel)
 # Seconds the child may take beyond its deadline (import, model export) before it is abandoned.
 GRACE_S = 5.0
+_ROOT = Path(__file__).resolve().parent.parent  # holds the planner and solvers packages
 
 
 class _MathOptModel:
@@ -130,69 +133,119 @@ def solve_in_process(
     return out
 
 
-def _exit_when_orphaned(lifeline) -> None:
-    """Blocks until the parent's end of the lifeline closes (the parent exited or died), then ends
-    this process. The parent never writes to it; EOF is the message."""
+def _read_exactly(stream, size: int) -> bytes:
+    data = stream.read(size)
+    if data is None or len(data) != size:
+        raise EOFError(f"expected {size} bytes, got {0 if data is None else len(data)}")
+    return data
+
+
+def _exit_when_orphaned(stdin) -> None:
+    """Blocks until the parent's end of stdin closes (it cancelled this search, exited or died),
+    then ends this process. The parent writes nothing after the payload; EOF is the message."""
     try:
-        lifeline.recv_bytes()
-    except (EOFError, OSError):
+        stdin.read()
+    except (OSError, ValueError):
         pass
     os._exit(0)  # no cleanup to do: the result only ever mattered to the parent
 
 
-def _child(payload: bytes, conn, lifeline) -> None:
+def _child_main() -> None:
+    """`python -m solvers.highs`: the payload (8-byte length, pickle) on stdin, the answer (the
+    same framing) on stdout, and stdin held open by the parent as the child's lifeline."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything native code prints goes to stderr, never into the answer
+    stdin = sys.stdin.buffer
+    try:
+        payload = _read_exactly(stdin, int.from_bytes(_read_exactly(stdin, 8), "big"))
+    except EOFError:
+        os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
-    threading.Thread(target=_exit_when_orphaned, args=(lifeline,), name="lifeline", daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(stdin,), name="lifeline", daemon=True).start()
     try:
         problem, deadline, relative_gap, seed, hint = pickle.loads(payload)
         result = solve_in_process(problem, deadline, relative_gap, seed, hint)
     except BaseException as exc:  # reported to the parent, which carries on without HiGHS
         result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
-    conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    conn.close()
+    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    answer.write(len(data).to_bytes(8, "big") + data)
+    answer.flush()
 
 
 class HighsRun:
-    """One HiGHS search in a child process, started at once; `result()` collects it."""
+    """One HiGHS search in a child process, started at once; `wait()` or `result()` collects it.
+
+    The child is a fresh interpreter running `python -m solvers.highs` (subprocess, not
+    multiprocessing): multiprocessing's spawn re-imports the caller's main script in the child,
+    so a user's planning script without an `if __name__ == "__main__"` guard would run again
+    there, writing its files twice. In its own session, a terminal's Ctrl-C never reaches it.
+    """
 
     def __init__(self, problem: PlanningProblem, limit_s: float, relative_gap: float, seed: int, hint: CountSolution | None):
         self.deadline = time.time() + limit_s
         self._closed = False
-        context = multiprocessing.get_context("spawn")  # no fork: the parent may run CP-SAT threads
-        self._recv, send = context.Pipe(duplex=False)
-        # Held open by this process only (a spawned child inherits no other descriptors): when
-        # this process ends, however it ends, the child's end reads EOF and the child exits.
-        lifeline, self._lifeline = context.Pipe(duplex=False)
+        self._answer: CountSolution | None = None
+        self._answered = threading.Event()
         payload = pickle.dumps((problem, self.deadline, relative_gap, seed, hint), protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = context.Process(target=_child, args=(payload, send, lifeline), name="highs", daemon=True)
-        self._process.start()
-        send.close()
-        lifeline.close()
+        env = dict(os.environ)
+        # Where this package lives first, so that the child imports this very code (a checkout
+        # that is not installed, or installed elsewhere, works the same).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "solvers.highs"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=os.name == "posix",
+        )
+        # Threads: the payload may be megabytes (XL), more than a pipe holds, and the answer
+        # arrives whenever HiGHS ends; neither may block the caller's loop. Stdin stays open
+        # after the payload: it is the child's lifeline, closed by `cancel()` or by our exit.
+        threading.Thread(target=self._send, args=(payload,), name="highs-send", daemon=True).start()
+        threading.Thread(target=self._receive, name="highs-receive", daemon=True).start()
+
+    def _send(self, payload: bytes) -> None:
+        try:
+            self._process.stdin.write(len(payload).to_bytes(8, "big") + payload)
+            self._process.stdin.flush()
+        except (OSError, ValueError):  # the child died, or was cancelled meanwhile
+            pass
+
+    def _receive(self) -> None:
+        try:
+            stream = self._process.stdout
+            self._answer = pickle.loads(_read_exactly(stream, int.from_bytes(_read_exactly(stream, 8), "big")))
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            self._answer = CountSolution(status="unknown", solver="highs", notes=["HiGHS's process ended without an answer"])
+        self._answered.set()
 
     def result(self, wait: float = 0.1) -> CountSolution | None:
-        """The child's answer once it has one (None until then, or when it died without one).
-        Waits at most `wait` seconds; call repeatedly so that Ctrl-C reaches the caller."""
-        try:
-            if self._recv.poll(wait):
-                return pickle.loads(self._recv.recv_bytes())
-        except (EOFError, OSError):
-            return CountSolution(status="unknown", solver="highs", notes=["HiGHS's process ended without an answer"])
-        return None
+        """The child's answer once it has one (None until then). Waits at most `wait` seconds;
+        call repeatedly so that Ctrl-C reaches the caller."""
+        return self._answer if self._answered.wait(wait) else None
 
     def overdue(self) -> bool:
-        return time.time() > self.deadline + GRACE_S or not self._process.is_alive() and not self._recv.poll(0)
+        return time.time() > self.deadline + GRACE_S
 
     def cancel(self) -> None:
-        """Stop the child (if it still runs) and release its pipe; safe to call twice."""
+        """Stop the child (if it still runs) and release its pipes; safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        if self._process.is_alive():
+        if self._process.poll() is None:
             self._process.terminate()
-        self._process.join(timeout=5)
-        self._recv.close()
-        self._lifeline.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
     def wait(self, stop: Callable[[], bool] = lambda: False) -> CountSolution | None:
         """Block until the child answers, is overdue, or `stop()` says to give up (polled every
@@ -205,3 +258,7 @@ class HighsRun:
             if self.overdue() or stop():
                 self.cancel()
                 return None
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -87,7 +87,7 @@ def test_highs_in_a_child_process_answers_and_is_cancelled_cleanly():
     # Cancelled while it works: nothing left running, no answer.
     run = highs.HighsRun(problem, 30, 0.0, 0, None)
     run.cancel()
-    assert not run._process.is_alive()
+    assert run._process.poll() is not None  # ended, and reaped
 
 
 # A parent that starts HiGHS on a fleet it cannot prove quickly, says the child's pid, and waits.
@@ -130,6 +130,33 @@ def test_highs_child_exits_when_the_planner_is_killed():
     finally:
         parent.kill()
         parent.stdout.close()
+
+
+# A user's planning script with no `if __name__ == "__main__"` guard: it counts its own runs.
+_UNGUARDED_SCRIPT = """
+import sys
+from benchmarks.generate import generate
+from planner.planning import make_plan
+from planner.spec import parse_fleet
+with open(sys.argv[1], "a") as runs:
+    runs.write("ran\\n")
+plan = make_plan(parse_fleet(generate("M", 0), "m.yaml"), time_limit_s=3)
+print(plan.solver.found_by, *plan.solver.notes, sep="\\n")
+"""
+
+
+def test_a_script_without_a_main_guard_runs_once_and_races_highs(tmp_path):
+    """multiprocessing's spawn re-ran the caller's main script in the HiGHS child: a script with
+    no main guard ran twice (and its HiGHS never started). The child is `python -m` now."""
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "plan_it.py"
+    script.write_text(_UNGUARDED_SCRIPT, encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(script), str(runs)], cwd=root, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert runs.read_text() == "ran\n"
+    assert "could not start" not in done.stdout and "without an answer" not in done.stdout
 
 
 def test_race_waits_for_cpsat_head_start_and_can_be_switched_off(monkeypatch):
