@@ -63,6 +63,7 @@ def _plan(loaded, solver, time_limit_s, progress, problem, stop: dict) -> Plan:
             seed=settings.seed,
             relative_gap=settings.relative_gap,
             highs=settings.highs,
+            deterministic=settings.deterministic,
             warm_start=greedy if greedy.status != "infeasible" else None,
             progress=progress,
             stop_requested=lambda: stop["requested"],

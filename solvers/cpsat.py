@@ -118,7 +118,40 @@ def _hint(model: cp_model.CpModel, v: CountModel, sol: CountSolution) -> None:
             model.AddHint(var, values.get(key, 0))
 
 
-def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, relative_gap: float) -> None:
+class _Budget:
+    """What is left of the time limit. In seconds on the wall clock, or — deterministic mode —
+    in CP-SAT's deterministic seconds: a count of the work done, the same on every run of the
+    same model, so that the search stops at the same point and returns the same plan however
+    fast or loaded the machine is. (It runs slower than the clock: measured on the M benchmark
+    fleet, 2.1 deterministic seconds per 5 s of wall time on a 2-core machine.)"""
+
+    def __init__(self, limit: float, deterministic: bool) -> None:
+        self.limit, self.deterministic = limit, deterministic
+        self.start = time.monotonic()
+        self.work = 0.0  # deterministic seconds of the CP-SAT solves so far
+
+    def used(self) -> float:
+        return self.work if self.deterministic else time.monotonic() - self.start
+
+    def left(self, fraction: float = 1.0) -> float:
+        """What is left until `fraction` of the limit."""
+        return self.limit * fraction - self.used()
+
+    def charge(self, solver: cp_model.CpSolver) -> None:
+        try:
+            self.work += solver.deterministic_time
+        except RuntimeError:  # never ran: the stage was skipped (Ctrl-C)
+            pass
+
+    def apply(self, solver: cp_model.CpSolver, stage_limit: float) -> None:
+        stage_limit = max(stage_limit, 0.05)
+        if self.deterministic:
+            solver.parameters.max_deterministic_time = stage_limit
+        else:
+            solver.parameters.max_time_in_seconds = stage_limit
+
+
+def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, relative_gap: float, budget: "_Budget | None" = None) -> None:
     p = solver.parameters
     p.num_workers = workers
     p.random_seed = seed
@@ -132,18 +165,22 @@ def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, re
     p.linearization_level = 2
     if workers > 1:
         p.interleave_search = True
-    p.max_time_in_seconds = max(limit, 0.05)
+    if budget is not None:
+        budget.apply(solver, limit)
+    else:
+        p.max_time_in_seconds = max(limit, 0.05)
     p.relative_gap_limit = relative_gap
 
 
-def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution, tick=None) -> CountSolution | None:
+def _cost_only(problem: PlanningProblem, limit: float, workers: int, seed: int, out: CountSolution, budget: _Budget, tick=None) -> CountSolution | None:
     """Cheapest plan of a (restricted) problem within `limit` seconds, or None."""
     wrapper = _CpSatModel()
     v = build(problem, wrapper, secondary=False)
     wrapper.model.Minimize(v.cost)
     solver = cp_model.CpSolver()
-    _params(solver, workers, seed, limit, 0.0)
+    _params(solver, workers, seed, limit, 0.0, budget)
     status = _interruptible_solve(solver, wrapper.model, None, out, tick)
+    budget.charge(solver)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     found = CountSolution(status=_status(status), solver="cp-sat")
@@ -202,14 +239,19 @@ def solve(
     progress: Callable[[float, float, float], None] | None = None,
     highs: bool = True,
     stop_requested: Callable[[], bool] = lambda: False,
+    deterministic: bool = False,
 ) -> CountSolution:
     """The cheapest plan within `time_limit_s`, its proven bound, then the secondary objectives.
     `stop_requested`: whether the caller, which handled Ctrl-C until this search took it over,
-    already received one (`planner.planning`)."""
+    already received one (`planner.planning`). `deterministic`: the time limit counts CP-SAT's
+    deterministic seconds (`_Budget`), and HiGHS, which can only stop on the clock, does not race."""
     start = time.monotonic()
     workers = max(workers, 1)
     out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
-    race = _Race(problem, highs, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
+    budget = _Budget(time_limit_s, deterministic)
+    if deterministic:
+        out.notes.append("deterministic: the time limit counted CP-SAT's deterministic seconds (work), and HiGHS did not race")
+    race = _Race(problem, highs and not deterministic, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     try:
         # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far.
@@ -217,15 +259,13 @@ def solve(
             # A press just before this handler took over reached the caller's: ask it, now that
             # no further press can slip between the two.
             out.interrupted = out.interrupted or stop_requested()
-            return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race)
+            return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race, budget)
     finally:
         race.cancel()
         out.notes.extend(race.notes)
 
 
-def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race) -> CountSolution:
-    def remaining() -> float:
-        return time_limit_s - (time.monotonic() - start)
+def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race, budget: _Budget) -> CountSolution:
 
     # Stage 0: the LP relaxation — a proven bound, an early proof of infeasibility, and the
     # neighbourhood (resources and layouts it uses) where a restricted model finds good plans fast.
@@ -247,10 +287,11 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
                 neighbourhood.update((w, res) for res in cheapest_candidates(problem, w, widen))
             guided = _cost_only(
                 restricted(problem, neighbourhood, relaxation.layouts),
-                min(time_limit_s * 0.3, remaining() * 0.5),
+                min(time_limit_s * 0.3, budget.left() * 0.5),
                 workers,
                 seed,
                 out,
+                budget,
                 race.tick,
             )
             if guided is not None or out.interrupted:
@@ -270,8 +311,10 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
 
     def run(stage_limit: float, callback=None, tick=None) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
-        _params(solver, workers, seed, stage_limit, relative_gap)
-        return _interruptible_solve(solver, model, callback, out, tick), solver
+        _params(solver, workers, seed, stage_limit, relative_gap, budget)
+        status = _interruptible_solve(solver, model, callback, out, tick)
+        budget.charge(solver)
+        return status, solver
 
     model.Minimize(v.cost)
     bound = lp_bound or 0
@@ -283,7 +326,8 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
         if best is not None:
             _hint(model, v, best)
         race.hint = best
-        status, solver = run(max(race.cost_end - time.monotonic(), 0.05), _Progress(progress, 1000.0) if progress else None, race.tick)
+        # Until 80 % of the limit (the rest: secondary objectives), when HiGHS stops too.
+        status, solver = run(budget.left(0.8), _Progress(progress, 1000.0) if progress else None, race.tick)
         if status == cp_model.INFEASIBLE:
             out.status = "infeasible"
             out.seconds = time.monotonic() - start
@@ -329,7 +373,7 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
         if isinstance(expr, int):
             setattr(out, name, expr)
             continue
-        left = remaining()
+        left = budget.left()
         if left <= 0.05:
             out.notes.append(f"no time left to minimise {name}")
             break

@@ -561,6 +561,26 @@ def test_ctrl_c_during_placement_finishes_the_plan_and_a_second_one_quits(monkey
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_deterministic_mode_gives_the_same_plan_when_the_limit_ends_the_search(hard_fleet):
+    """M is not proven optimal in a second or two, so the limit ends the search: on the clock the
+    plan depends on the machine's speed; counted in deterministic seconds it does not."""
+    from planner.plan import dump_plan
+    from planner.planning import make_plan
+    from planner.spec import parse_fleet
+
+    text = hard_fleet.read_text(encoding="utf-8")
+    solver_line = next(line for line in text.splitlines() if line.startswith("solver:"))
+    text = text.replace(solver_line, "solver: {time_limit_s: 1.0, deterministic: true}")
+    dumps = []
+    for _ in range(2):
+        plan = make_plan(parse_fleet(text, "fleet-m.yaml"))
+        assert plan.status == "feasible" and plan.solver.found_by != "highs"
+        assert any(note.startswith("deterministic:") for note in plan.solver.notes)
+        plan.solver.seconds = 0.0
+        dumps.append(dump_plan(plan, "yaml"))
+    assert dumps[0] == dumps[1]
+
+
 def test_the_time_limit_is_honoured(hard_fleet, tmp_path):
     """--time-limit 3 on the M fleet: the command (process start-up, reading, the greedy warm start,
     the search, placement, verification and writing) ends within 3 × 1.5 s plus 3 s of start-up —

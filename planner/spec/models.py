@@ -280,6 +280,13 @@ class SolverSettings(StrictModel):
     # Race HiGHS (LP-based branch and cut, a second process) against CP-SAT for the cost stage
     # when CP-SAT has not proven optimality at once: much cheaper plans on large fleets.
     highs: bool = Field(True, description="race HiGHS against CP-SAT in a second process on fleets CP-SAT does not prove optimal at once")
+    # Reproducible plans even when the time limit ends the search (a nightly replan should not
+    # flip between equal-cost plans): the limit then counts work, not seconds.
+    deterministic: bool = Field(
+        False,
+        description="same fleet and seed, same plan, even when the time limit ends the search: time_limit_s counts "
+        "CP-SAT's deterministic seconds (work; slower than the clock) and HiGHS does not race",
+    )
 
 
 class Fleet(StrictModel):
