@@ -31,9 +31,11 @@ def make_plan(
     progress: Callable[[float, float, float], None] | None = None,
     problem: PlanningProblem | None = None,
 ) -> Plan:
-    # Ctrl-C anywhere in here is a request (planner.interrupts): the greedy plan is finished, the
-    # search stops at once, placement and verification finish (seconds even at 32,000 GPUs), and
-    # the plan comes back marked interrupted. A second Ctrl-C raises KeyboardInterrupt.
+    """The verified plan of a fleet. Called from the main thread, it handles Ctrl-C while it runs
+    (SIGINT's handler is replaced, and restored on return): the first press is a request — the
+    greedy plan is finished, the search stops at once, placement and verification finish (seconds
+    even at 32,000 GPUs), and the plan comes back with `solver.interrupted` set; a caller planning
+    in a loop should check it. A second press raises KeyboardInterrupt."""
     stop = {"requested": False}
     with ctrl_c_requests_stop(lambda: stop["requested"], lambda: stop.update(requested=True)):
         plan = _plan(loaded, solver, time_limit_s, progress, problem, stop)

@@ -253,16 +253,17 @@ def solve(
         out.notes.append("deterministic: the time limit counted CP-SAT's deterministic seconds (work), and HiGHS did not race")
     race = _Race(problem, highs and not deterministic, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
-    try:
-        # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far.
-        with ctrl_c_requests_stop(lambda: out.interrupted, lambda: setattr(out, "interrupted", True)):
+    # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far. The
+    # handler stays until HiGHS is cancelled (up to seconds), so a second press there still quits.
+    with ctrl_c_requests_stop(lambda: out.interrupted, lambda: setattr(out, "interrupted", True)):
+        try:
             # A press just before this handler took over reached the caller's: ask it, now that
             # no further press can slip between the two.
             out.interrupted = out.interrupted or stop_requested()
             return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race, budget)
-    finally:
-        race.cancel()
-        out.notes.extend(race.notes)
+        finally:
+            race.cancel()
+            out.notes.extend(race.notes)
 
 
 def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race, budget: _Budget) -> CountSolution:

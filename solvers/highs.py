@@ -140,29 +140,42 @@ def _read_exactly(stream, size: int) -> bytes:
     return data
 
 
-def _exit_when_orphaned(stdin) -> None:
+def _read_fd_exactly(fd: int, size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.read(fd, min(size - got, 1 << 20))
+        if not chunk:
+            raise EOFError(f"expected {size} bytes, got {got}")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _exit_when_orphaned(fd: int) -> None:
     """Blocks until the parent's end of stdin closes (it cancelled this search, exited or died),
-    then ends this process. The parent writes nothing after the payload; EOF is the message."""
+    then ends this process. The parent writes nothing after the payload; EOF is the message.
+    Reads the raw descriptor: a daemon thread blocked inside sys.stdin's buffered reader holds
+    its lock, and the interpreter's exit then aborts trying to close it."""
     try:
-        stdin.read()
-    except (OSError, ValueError):
+        while os.read(fd, 1 << 16):
+            pass
+    except OSError:
         pass
     os._exit(0)  # no cleanup to do: the result only ever mattered to the parent
 
 
 def _child_main() -> None:
-    """`python -m solvers.highs`: the payload (8-byte length, pickle) on stdin, the answer (the
-    same framing) on stdout, and stdin held open by the parent as the child's lifeline."""
+    """The child's entry: the payload (8-byte length, pickle) on stdin, the answer (the same
+    framing) on stdout, and stdin held open by the parent as the child's lifeline."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything native code prints goes to stderr, never into the answer
-    stdin = sys.stdin.buffer
     try:
-        payload = _read_exactly(stdin, int.from_bytes(_read_exactly(stdin, 8), "big"))
+        payload = _read_fd_exactly(0, int.from_bytes(_read_fd_exactly(0, 8), "big"))
     except EOFError:
         os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
-    threading.Thread(target=_exit_when_orphaned, args=(stdin,), name="lifeline", daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(0,), name="lifeline", daemon=True).start()
     try:
         problem, deadline, relative_gap, seed, hint = pickle.loads(payload)
         result = solve_in_process(problem, deadline, relative_gap, seed, hint)
@@ -171,13 +184,25 @@ def _child_main() -> None:
     data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     answer.write(len(data).to_bytes(8, "big") + data)
     answer.flush()
+    os._exit(0)  # at once: the lifeline thread still blocks on stdin, and nothing else is left
+
+
+# The child's command line. `-P`: the working directory does not go first on the import path (a
+# `solvers/` folder there must not shadow this package); this package's own root is appended
+# only where the interpreter would not otherwise find it (a checkout run without installing).
+_CHILD_CODE = (
+    "import sys\n"
+    "if {root!r} not in sys.path: sys.path.append({root!r})\n"
+    "from solvers.highs import _child_main\n"
+    "_child_main()\n"
+)
 
 
 class HighsRun:
     """One HiGHS search in a child process, started at once; `wait()` or `result()` collects it.
 
-    The child is a fresh interpreter running `python -m solvers.highs` (subprocess, not
-    multiprocessing): multiprocessing's spawn re-imports the caller's main script in the child,
+    The child is a fresh interpreter running `_child_main` (subprocess, not multiprocessing):
+    multiprocessing's spawn re-imports the caller's main script in the child,
     so a user's planning script without an `if __name__ == "__main__"` guard would run again
     there, writing its files twice. In its own session, a terminal's Ctrl-C never reaches it.
     """
@@ -187,18 +212,17 @@ class HighsRun:
         self._closed = False
         self._answer: CountSolution | None = None
         self._answered = threading.Event()
+        if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
+            raise RuntimeError("no Python interpreter to run HiGHS in (frozen application)")
         payload = pickle.dumps((problem, self.deadline, relative_gap, seed, hint), protocol=pickle.HIGHEST_PROTOCOL)
-        env = dict(os.environ)
-        # Where this package lives first, so that the child imports this very code (a checkout
-        # that is not installed, or installed elsewhere, works the same).
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+        # Its own session (process group on Windows): a terminal's Ctrl-C is the parent's to handle.
+        isolated = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "solvers.highs"],
+            [sys.executable, "-P", "-c", _CHILD_CODE.format(root=str(_ROOT))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=os.name == "posix",
+            **isolated,
         )
         # Threads: the payload may be megabytes (XL), more than a pipe holds, and the answer
         # arrives whenever HiGHS ends; neither may block the caller's loop. Stdin stays open
@@ -233,7 +257,6 @@ class HighsRun:
         """Stop the child (if it still runs) and release its pipes; safe to call twice."""
         if self._closed:
             return
-        self._closed = True
         if self._process.poll() is None:
             self._process.terminate()
         try:
@@ -246,6 +269,7 @@ class HighsRun:
                 stream.close()
             except OSError:
                 pass
+        self._closed = True  # only now: an interrupted cancel() is done again by the next call
 
     def wait(self, stop: Callable[[], bool] = lambda: False) -> CountSolution | None:
         """Block until the child answers, is overdue, or `stop()` says to give up (polled every
@@ -258,7 +282,3 @@ class HighsRun:
             if self.overdue() or stop():
                 self.cancel()
                 return None
-
-
-if __name__ == "__main__":
-    _child_main()

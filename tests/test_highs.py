@@ -90,6 +90,21 @@ def test_highs_in_a_child_process_answers_and_is_cancelled_cleanly():
     assert run._process.poll() is not None  # ended, and reaped
 
 
+def test_highs_child_ends_cleanly_after_answering_on_its_own():
+    """A child that answers before the parent collects it exits by itself: with status 0, not
+    SIGABRT (the lifeline thread once held sys.stdin's lock, and interpreter exit aborted)."""
+    _, problem = _problem("fleet.yaml")
+    run = highs.HighsRun(problem, 30, 0.0, 0, None)
+    try:
+        answer = None
+        while answer is None:
+            answer = run.result(0.1)
+        assert answer.status == "optimal"
+        assert run._process.wait(timeout=30) == 0
+    finally:
+        run.cancel()
+
+
 # A parent that starts HiGHS on a fleet it cannot prove quickly, says the child's pid, and waits.
 _ORPHANING_PARENT = """
 import sys, time
