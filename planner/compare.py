@@ -23,13 +23,15 @@ class Variant:
     plan: Plan | None
     reasons: list[str]
     gpu_type: str | None = None
+    interrupted: bool = False  # Ctrl-C: stopped during this variant's search, or before it began
 
     def to_dict(self) -> dict:
         plan = self.plan
         return {
             "name": self.name,
             "description": self.description,
-            "status": plan.status if plan else "infeasible",
+            "status": plan.status if plan else ("not solved" if self.interrupted else "infeasible"),
+            "interrupted": self.interrupted,
             "cost_per_hour": plan.cost_per_hour if plan else None,
             "lower_bound_per_hour": plan.lower_bound_per_hour if plan else None,
             "gap": plan.gap if plan else None,
@@ -52,21 +54,37 @@ def _solve(loaded: LoadedFleet, perf: PerfModel, time_limit_s: float | None, **r
 
 
 def compare(loaded: LoadedFleet, time_limit_s: float | None = None) -> list[Variant]:
+    """The three variants. After a Ctrl-C (a plan comes back interrupted) the variants not yet
+    solved are not started: they are listed as interrupted, with no plan."""
     perf = PerfModel(loaded.fleet, loaded.catalog)
-    plan, reasons = _solve(loaded, perf, time_limit_s)
-    variants = [Variant("as-is", "the fleet as written", plan, reasons)]
-    plan, reasons = _solve(loaded, perf, time_limit_s, allow_mig=False)
-    variants.append(Variant("no-mig", "MIG off: whole GPUs and NVLink groups only", plan, reasons))
+    stopped = False
+
+    def solve(name: str, description: str, gpu_type: str | None = None, **restrict) -> Variant:
+        nonlocal stopped
+        if stopped:
+            return Variant(name, description, None, ["not solved: interrupted before it began"], gpu_type, interrupted=True)
+        plan, reasons = _solve(loaded, perf, time_limit_s, **restrict)
+        stopped = plan is not None and plan.solver.interrupted
+        return Variant(name, description, plan, reasons, gpu_type, interrupted=stopped)
+
+    variants = [solve("as-is", "the fleet as written")]
+    variants.append(solve("no-mig", "MIG off: whole GPUs and NVLink groups only", allow_mig=False))
     gpu_types = list(dict.fromkeys(loaded.fleet.node_types[t].gpu for t in used_node_types(loaded.fleet)))
     best: Variant | None = None
     for gpu in gpu_types:
-        plan, reasons = _solve(loaded, perf, time_limit_s, gpu_types=frozenset({gpu}))
-        candidate = Variant("single-type", f"only {gpu} nodes", plan, reasons, gpu)
+        candidate = solve("single-type", f"only {gpu} nodes", gpu, gpu_types=frozenset({gpu}))
+        plan = candidate.plan
         if best is None or (plan is not None and (best.plan is None or plan.cost_per_hour < best.plan.cost_per_hour)):
             best = candidate
     if best is not None:
-        if best.plan is None:
+        if best.plan is None and best.interrupted:
+            best = Variant("single-type", "one GPU type only", None, best.reasons, interrupted=True)
+        elif best.plan is None:
             best = Variant("single-type", "one GPU type only", None, ["no single GPU type can serve every workload"])
+        elif stopped and best.plan is not None:
+            # Only some single-type fleets were solved: the cheapest of those may not be the best.
+            best.reasons = ["interrupted: the cheapest of the single-type fleets solved before Ctrl-C"]
+            best.interrupted = True
         variants.append(best)
     return variants
 

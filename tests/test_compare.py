@@ -68,3 +68,33 @@ def test_compare_human_output_and_bad_input(tmp_path):
     bad.write_text("version: 1\nname: x\n")
     result = CliRunner().invoke(app, ["compare", str(bad)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_ctrl_c_stops_the_variants_still_to_come(monkeypatch, tmp_path):
+    """Ctrl-C during the as-is search: that plan comes back interrupted, and the other variants
+    are not started (before, each later variant needed its own Ctrl-C)."""
+    import planner.compare as cmp
+
+    real = cmp.make_plan
+    calls = []
+
+    def interrupted_once(*args, **kwargs):
+        calls.append(1)
+        assert len(calls) == 1, "a variant was started after Ctrl-C"
+        plan = real(*args, **kwargs)
+        plan.solver.interrupted = True
+        return plan
+
+    monkeypatch.setattr(cmp, "make_plan", interrupted_once)
+    variants = compare(parse_fleet(FLEET, "cmp.yaml"), time_limit_s=10)
+    assert [v.interrupted for v in variants] == [True, True, True]
+    assert variants[0].plan is not None and variants[1].plan is None
+    assert variants[1].to_dict()["status"] == "not solved"
+
+    calls.clear()
+    path = tmp_path / "cmp.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", str(path), "--json"])
+    assert result.exit_code == 130
+    data = json.loads(result.stdout)
+    assert [v["status"] for v in data["variants"]] == ["optimal", "not solved", "not solved"]

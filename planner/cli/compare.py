@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from planner.cli.common import JSON_OPTION, console, handles_errors, print_json
+from planner.cli.common import EXIT_INTERRUPTED, JSON_OPTION, console, err_console, handles_errors, print_json
 
 
 @handles_errors
@@ -25,8 +25,11 @@ def compare(
     loaded = load_fleet(fleet)
     variants = run_compare(loaded, time_limit)
     saved = savings(variants)
+    interrupted = any(v.interrupted for v in variants)
     if as_json:
         print_json({"fleet": loaded.fleet.name, "variants": [v.to_dict() for v in variants], "savings_per_hour": saved})
+        if interrupted:
+            raise typer.Exit(EXIT_INTERRUPTED)
         return
     table = Table(title=f"{loaded.fleet.name}: what MIG and a mixed fleet save")
     for col in ("variant", "status", "$/h", "bound $/h", "nodes", "GPUs", "MIG GPUs", "as-is saves"):
@@ -51,3 +54,6 @@ def compare(
     for v in variants:
         if v.plan is None:
             out.print(f"{v.description}: no plan — " + "; ".join(v.reasons), markup=False)
+    if interrupted:
+        err_console().print("interrupted: the variants after the interrupted one were not solved", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
