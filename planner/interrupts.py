@@ -15,7 +15,18 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator
+
+
+@dataclass
+class StopRequest:
+    """Whether the user asked to stop: set by the Ctrl-C handler, read where the work can stop."""
+
+    requested: bool = False
+
+    def request(self) -> None:
+        self.requested = True
 
 
 @contextmanager

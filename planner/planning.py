@@ -10,7 +10,7 @@ from typing import Callable
 
 from planner.errors import NoFeasiblePlan
 from planner.explain import explain_infeasible
-from planner.interrupts import ctrl_c_requests_stop
+from planner.interrupts import StopRequest, ctrl_c_requests_stop
 from planner.placement import place
 from planner.plan import Plan
 from planner.problem import PlanningProblem, build_problem
@@ -36,27 +36,27 @@ def make_plan(
     greedy plan is finished, the search stops at once, placement and verification finish (seconds
     even at 32,000 GPUs), and the plan comes back with `solver.interrupted` set; a caller planning
     in a loop should check it. A second press raises KeyboardInterrupt."""
-    stop = {"requested": False}
-    with ctrl_c_requests_stop(lambda: stop["requested"], lambda: stop.update(requested=True)):
+    stop = StopRequest()
+    with ctrl_c_requests_stop(lambda: stop.requested, stop.request):
         plan = _plan(loaded, solver, time_limit_s, progress, problem, stop)
-    plan.solver.interrupted = plan.solver.interrupted or stop["requested"]
+    plan.solver.interrupted = plan.solver.interrupted or stop.requested
     return plan
 
 
-def _plan(loaded, solver, time_limit_s, progress, problem, stop: dict) -> Plan:
+def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) -> Plan:
     from solvers import get_solver
 
     settings = loaded.fleet.solver
     limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
     problem = problem or build_problem(loaded)
     greedy = get_solver("greedy")(problem)
-    if stop["requested"] and solver != "greedy":  # pressed while greedy ran: no search
+    if stop.requested and solver != "greedy":  # pressed while greedy ran: no search
         if greedy.status == "infeasible":
             raise KeyboardInterrupt  # and no plan to show
         greedy.notes.append("interrupted before the search began; this is the greedy plan")
-    if solver == "greedy" or stop["requested"]:
+    if solver == "greedy" or stop.requested:
         sol = greedy
-        sol.interrupted = stop["requested"]
+        sol.interrupted = stop.requested
     else:
         sol = get_solver(solver)(
             problem,
@@ -68,9 +68,10 @@ def _plan(loaded, solver, time_limit_s, progress, problem, stop: dict) -> Plan:
             deterministic=settings.deterministic,
             warm_start=greedy if greedy.status != "infeasible" else None,
             progress=progress,
-            stop_requested=lambda: stop["requested"],
+            stop_requested=lambda: stop.requested,
         )
-        stop["requested"] = stop["requested"] or sol.interrupted  # so that the next Ctrl-C quits
+        if sol.interrupted:
+            stop.request()  # so that the next Ctrl-C quits
         if sol.status in ("unknown",) and greedy.status != "infeasible":
             interrupted = sol.interrupted
             sol = greedy
