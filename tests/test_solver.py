@@ -12,7 +12,6 @@ import math
 import textwrap
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

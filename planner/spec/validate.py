@@ -8,14 +8,14 @@ the catalog with the fleet's own GPUs and prices, and the inventory with pools e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from planner import mig
 from planner.catalog import Catalog, Gpu, UnknownGpu, normalize_gpu_name
 from planner.errors import Problem, yaml_path
 from planner.resources import Resource, ResourceSyntaxError, parse_resource
 from planner.spec.errors import suggest
-from planner.spec.models import Fleet, Node, Workload
+from planner.spec.models import Fleet, Node
 from planner.yamlio import Document
 
 # A GPU's layout today: MIG off ("off"), or a tuple of MIG profiles (MIG on), or None (unknown).
