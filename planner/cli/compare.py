@@ -14,7 +14,7 @@ from planner.cli.common import EXIT_INTERRUPTED, JSON_OPTION, console, err_conso
 @handles_errors
 def compare(
     fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds per variant; default: the fleet's solver.time_limit_s."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds per variant (deterministic seconds if the fleet sets solver.deterministic); default: the fleet's solver.time_limit_s."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Solve the fleet as is, with MIG off, and with only its best single GPU type, side by side."""

@@ -65,7 +65,7 @@ def print_summary(plan, out=None) -> None:
 def solve(
     fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan here (.yaml/.yml or .json)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds; default: the fleet file's solver.time_limit_s."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds (deterministic seconds of work if the fleet sets solver.deterministic); default: the fleet file's solver.time_limit_s."),
     solver: SolverName = typer.Option(SolverName.cp_sat, "--solver", help="cp-sat (optimal, with a bound) or greedy (fast baseline)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output that is not an earlier plan of this fleet."),
     keep_partial: bool = typer.Option(False, "--keep-partial", help="On Ctrl-C, still write the best verified plan found so far."),
