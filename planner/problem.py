@@ -319,11 +319,16 @@ MAX_SCALED = 10**13
 
 
 def _decimals(value: float) -> int:
-    """Decimal places a number was written with (12345.678 → 3), at most 6."""
+    """Decimal places a number was written with (12345.678 → 3). Up to 9 for a number with at
+    most 12 significant digits, as people write them (0.1234567); up to 6 for a longer one, a
+    computed estimate that no power of ten makes exact, where more would only inflate the scale."""
     text = repr(float(value))
     if "e" in text or "." not in text:
         return 0
-    return min(len(text.split(".")[1].rstrip("0")), 6)
+    whole, fraction = text.lstrip("-").split(".")
+    fraction = fraction.rstrip("0")
+    significant = len((whole + fraction).lstrip("0"))
+    return min(len(fraction), 9 if significant <= 12 else 6)
 
 
 def _scale_for(target: float, capacities: list[float]) -> float:

@@ -779,22 +779,38 @@ def test_target_exactly_n_replicas_with_exactly_n_nodes_allowed(capacity, n, tmp
     assert plan.status == "optimal" and plan.cost_per_hour == pytest.approx(2.0 * n)
 
 
+@pytest.mark.parametrize(
+    "capacity,target",
+    [(0.1234567, 0.3703701), (0.123456789, 0.370370367), (1234.56789, 3703.70367)],
+    ids=["7-decimals", "9-decimals", "5-decimals-large"],
+)
+def test_numbers_written_with_up_to_nine_decimals_scale_exactly(capacity, target, tmp_path):
+    """Three replicas' capacity is exactly the target, and the market allows exactly three: the
+    scale must keep every written decimal (until 6 decimals were kept: 123456 × 3 < 370371)."""
+    assert sum([capacity] * 3) >= target
+    result, plan, _ = solve_text(generic_fleet(capacity, target, 3), tmp_path)
+    assert result.exit_code == 0, result.output
+    assert replicas(plan) == 3
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the documented limit of the integer scaling (planner/problem.py `_scale_for`): exact only "
-    "for numbers written with at most 6 decimals and while value × 10^decimals stays within 10^13",
+    "for numbers written with at most 9 decimals and 12 significant digits, and while value × "
+    "10^decimals stays within 10^13",
 )
 @pytest.mark.parametrize(
     "capacity,target",
     [
-        pytest.param(0.1234567, 0.3703701, id="7-decimals"),  # scaled by 10^6: 123456 × 3 < 370371
+        # 13 significant digits read as a computed number: 6 decimals kept, 123456 × 3 < 370371
+        pytest.param(0.1234567891234, 0.3703703673702, id="13-significant-digits"),
         pytest.param(1234567890.12345, 3703703670.37035, id="beyond-1e13"),  # scaled by 10^3 only
     ],
 )
 def test_where_rounding_makes_an_exactly_feasible_fleet_infeasible(capacity, target, tmp_path):
     """The boundary the integer scaling still gets wrong. Capacities are rounded DOWN and targets
     UP at the scale `_scale_for` picks: 10^k with k the most decimals any of the workload's numbers
-    is written with (at most 6) — or more, so that its smallest capacity keeps 10,000 units — but
+    is written with (at most 9) — or more, so that its smallest capacity keeps 10,000 units — but
     lowered until target and capacities × 10^k stay within 10^13. A fleet is then called infeasible
     although feasible only when all three hold: (1) the target is within n units of n × capacity
     (here exactly n × capacity), (2) a capacity has more decimals than the scale keeps, and (3)
