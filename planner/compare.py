@@ -81,7 +81,7 @@ def compare(loaded: LoadedFleet, time_limit_s: float | None = None) -> list[Vari
             best = Variant("single-type", "one GPU type only", None, best.reasons, interrupted=True)
         elif best.plan is None:
             best = Variant("single-type", "one GPU type only", None, ["no single GPU type can serve every workload"])
-        elif stopped and best.plan is not None:
+        elif stopped:
             # Only some single-type fleets were solved: the cheapest of those may not be the best.
             best.reasons = ["interrupted: the cheapest of the single-type fleets solved before Ctrl-C"]
             best.interrupted = True

@@ -23,6 +23,7 @@ from solvers.lp import relax
 
 
 HIGHS_HEAD_START_S = 1.0  # CP-SAT alone first: the fleet-sized models it proves optimal in well under this
+COST_SHARE = 0.8  # of the time limit for the cost stage (CP-SAT and HiGHS); the rest: secondary objectives
 NEIGHBOURS = 2  # cheapest resources per workload added to the LP's support (benchmarks: 2 beats 1 and 3)
 
 
@@ -151,7 +152,7 @@ class _Budget:
             solver.parameters.max_time_in_seconds = stage_limit
 
 
-def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, relative_gap: float, budget: "_Budget | None" = None) -> None:
+def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, relative_gap: float, budget: _Budget) -> None:
     p = solver.parameters
     p.num_workers = workers
     p.random_seed = seed
@@ -165,10 +166,7 @@ def _params(solver: cp_model.CpSolver, workers: int, seed: int, limit: float, re
     p.linearization_level = 2
     if workers > 1:
         p.interleave_search = True
-    if budget is not None:
-        budget.apply(solver, limit)
-    else:
-        p.max_time_in_seconds = max(limit, 0.05)
+    budget.apply(solver, limit)
     p.relative_gap_limit = relative_gap
 
 
@@ -194,22 +192,25 @@ class _Race:
 
     Started from CP-SAT's wait loop once CP-SAT has had its head start, so fleets CP-SAT proves
     optimal at once never pay for a second process and their plans stay CP-SAT's (deterministic);
-    on large fleets HiGHS finds the cheaper plans. Runs until `cost_end`, like CP-SAT's cost stage.
+    on large fleets HiGHS finds the cheaper plans. Runs until the cost stage's share of the time
+    limit is spent, like CP-SAT's cost stage (wall-clock only: the race is off in deterministic mode).
     """
 
-    def __init__(self, problem: PlanningProblem, enabled: bool, start: float, cost_end: float, relative_gap: float, seed: int):
-        self.problem, self.enabled, self.start, self.cost_end = problem, enabled, start, cost_end
+    def __init__(self, problem: PlanningProblem, enabled: bool, budget: _Budget, relative_gap: float, seed: int):
+        self.problem, self.enabled, self.budget = problem, enabled, budget
         self.relative_gap, self.seed = relative_gap, seed
         self.hint: CountSolution | None = None  # the best plan so far, HiGHS's MIP start
         self.run: HighsRun | None = None
         self.notes: list[str] = []
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if self.run is not None or not self.enabled or now - self.start < HIGHS_HEAD_START_S or self.cost_end - now <= 1.0:
+        if self.run is not None or not self.enabled:
+            return
+        left = self.budget.left(COST_SHARE)
+        if self.budget.used() < HIGHS_HEAD_START_S or left <= 1.0:
             return
         try:
-            self.run = HighsRun(self.problem, self.cost_end - now, self.relative_gap, self.seed, self.hint)
+            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint)
         except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT alone
             self.enabled = False
             self.notes.append(f"HiGHS could not start ({type(exc).__name__}: {exc}); CP-SAT searched alone")
@@ -251,7 +252,7 @@ def solve(
     budget = _Budget(time_limit_s, deterministic)
     if deterministic:
         out.notes.append("deterministic: the time limit counted CP-SAT's deterministic seconds (work), and HiGHS did not race")
-    race = _Race(problem, highs and not deterministic, start, start + time_limit_s * 0.8, relative_gap, seed)  # 20 %: secondary objectives
+    race = _Race(problem, highs and not deterministic, budget, relative_gap, seed)
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far. The
     # handler stays until HiGHS is cancelled (up to seconds), so a second press there still quits.
@@ -327,8 +328,8 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
         if best is not None:
             _hint(model, v, best)
         race.hint = best
-        # Until 80 % of the limit (the rest: secondary objectives), when HiGHS stops too.
-        status, solver = run(budget.left(0.8), _Progress(progress, 1000.0) if progress else None, race.tick)
+        # Until the cost stage's share of the limit is spent, when HiGHS stops too.
+        status, solver = run(budget.left(COST_SHARE), _Progress(progress, 1000.0) if progress else None, race.tick)
         if status == cp_model.INFEASIBLE:
             out.status = "infeasible"
             out.seconds = time.monotonic() - start

@@ -28,8 +28,8 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Callable
 
 from planner.problem import PlanningProblem
@@ -133,11 +133,14 @@ def solve_in_process(
     return out
 
 
-def _read_exactly(stream, size: int) -> bytes:
-    data = stream.read(size)
-    if data is None or len(data) != size:
-        raise EOFError(f"expected {size} bytes, got {0 if data is None else len(data)}")
-    return data
+def _framed(obj) -> bytes:
+    """An object as the parent and child exchange it: 8-byte big-endian length, then the pickle."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(8, "big") + data
+
+
+def _read_framed(fd: int):
+    return pickle.loads(_read_fd_exactly(fd, int.from_bytes(_read_fd_exactly(fd, 8), "big")))
 
 
 def _read_fd_exactly(fd: int, size: int) -> bytes:
@@ -171,18 +174,16 @@ def _child_main() -> None:
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything native code prints goes to stderr, never into the answer
     try:
-        payload = _read_fd_exactly(0, int.from_bytes(_read_fd_exactly(0, 8), "big"))
+        problem, deadline, relative_gap, seed, hint = _read_framed(0)
     except EOFError:
         os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
     threading.Thread(target=_exit_when_orphaned, args=(0,), name="lifeline", daemon=True).start()
     try:
-        problem, deadline, relative_gap, seed, hint = pickle.loads(payload)
         result = solve_in_process(problem, deadline, relative_gap, seed, hint)
     except BaseException as exc:  # reported to the parent, which carries on without HiGHS
         result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
-    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    answer.write(len(data).to_bytes(8, "big") + data)
+    answer.write(_framed(result))
     answer.flush()
     os._exit(0)  # at once: the lifeline thread still blocks on stdin, and nothing else is left
 
@@ -214,7 +215,7 @@ class HighsRun:
         self._answered = threading.Event()
         if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
             raise RuntimeError("no Python interpreter to run HiGHS in (frozen application)")
-        payload = pickle.dumps((problem, self.deadline, relative_gap, seed, hint), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = _framed((problem, self.deadline, relative_gap, seed, hint))
         # Its own session (process group on Windows): a terminal's Ctrl-C is the parent's to handle.
         isolated = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self._process = subprocess.Popen(
@@ -232,15 +233,14 @@ class HighsRun:
 
     def _send(self, payload: bytes) -> None:
         try:
-            self._process.stdin.write(len(payload).to_bytes(8, "big") + payload)
+            self._process.stdin.write(payload)
             self._process.stdin.flush()
         except (OSError, ValueError):  # the child died, or was cancelled meanwhile
             pass
 
     def _receive(self) -> None:
         try:
-            stream = self._process.stdout
-            self._answer = pickle.loads(_read_exactly(stream, int.from_bytes(_read_exactly(stream, 8), "big")))
+            self._answer = _read_framed(self._process.stdout.fileno())
         except (EOFError, OSError, ValueError, pickle.UnpicklingError):
             self._answer = CountSolution(status="unknown", solver="highs", notes=["HiGHS's process ended without an answer"])
         self._answered.set()

@@ -37,7 +37,7 @@ def _cpsat_values(problem) -> tuple[dict[str, int], int]:
     v = build(problem, wrapper, secondary=False)
     wrapper.model.Minimize(v.cost)
     solver = cp_model.CpSolver()
-    cpsat._params(solver, 1, 0, 30.0, 0.0)
+    cpsat._params(solver, 1, 0, 30.0, 0.0, cpsat._Budget(30.0, deterministic=False))
     assert solver.Solve(wrapper.model) == cp_model.OPTIMAL
     proto = wrapper.model.Proto()
     values = {var.name: solver.Value(wrapper.model.GetIntVarFromProtoIndex(i)) for i, var in enumerate(proto.variables)}
