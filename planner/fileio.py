@@ -1,5 +1,9 @@
 """Writing outputs without ever losing what the user had: temp file in the same directory,
-fsync, then an atomic rename. An output path that is one of the command's inputs is refused."""
+fsync, then an atomic rename. An output path that is one of the command's inputs is refused.
+
+A symbolic link is written through (the file it points to is replaced, the link stays); an
+existing output that is not a regular file (a FIFO, /dev/stdout, a terminal) is written into
+directly: renaming over it would replace the device or pipe with a plain file."""
 
 from __future__ import annotations
 
@@ -52,8 +56,27 @@ def check_output(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] 
     return directory
 
 
+def _is_special(target: Path) -> bool:
+    """An existing output that is neither a regular file nor a directory (FIFO, device, socket)."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
     target = Path(path)
+    check_output(target, inputs)
+    if _is_special(target):
+        try:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
+        return
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     directory = check_output(target, inputs)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)

@@ -11,7 +11,8 @@ Solver-neutral: reads the problem and a `CountSolution`, writes a `Plan`. Choice
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from planner import mig
@@ -26,6 +27,7 @@ from planner.plan import (
     Rounding,
     SolverInfo,
     WorkloadPlan,
+    fleet_file_entry,
 )
 from planner.problem import FULL, PRICE_SCALE, LayoutOption, NodeGroup, PlanningProblem, resource_price
 from planner.resources import Resource, parse_resource
@@ -247,17 +249,28 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
             mine.sort(key=lambda item: len({u.node for u in free.get(item[0][1:], [])}))
         for (wi, g, res), count in mine:
             pool = free.get((g, res), [])
+            if count > len(pool):
+                raise AssertionError(f"no free {res} left in pool {g} for {name}")
+            # Each replica takes the unit minimising (replicas of w on its node, position in the
+            # pool): the first unit on a node not hosting w yet, else the least loaded node. A heap
+            # of nodes keyed by (their count, their first free unit) gives that unit in O(log n),
+            # so a workload of 100,000 replicas places in linear-logarithmic time, not quadratic.
+            by_node: dict[int, deque] = {}
+            for i, u in enumerate(pool):
+                by_node.setdefault(u.node, deque()).append(i)
+            heap = [(hosted[node], positions[0], node) for node, positions in by_node.items()]
+            heapq.heapify(heap)
+            taken: set[int] = set()
             for _ in range(count):
-                if not pool:
-                    raise AssertionError(f"no free {res} left in pool {g} for {name}")
-                # The first unit on a node not hosting w yet; only when every node with a free
-                # unit hosts w already, the least loaded one (a full scan, rare at fleet scale).
-                best = next((i for i, u in enumerate(pool) if not hosted[u.node]), None)
-                if best is None:
-                    best = min(range(len(pool)), key=lambda i: (hosted[pool[i].node], i))
-                unit = pool.pop(best)
-                unit.workload = name
-                hosted[unit.node] += 1
+                _, i, node = heapq.heappop(heap)
+                positions = by_node[node]
+                positions.popleft()
+                pool[i].workload = name
+                hosted[node] += 1
+                taken.add(i)
+                if positions:
+                    heapq.heappush(heap, (hosted[node], positions[0], node))
+            free[g, res] = [u for i, u in enumerate(pool) if i not in taken]
 
 
 def _gpu_plans(node: _Node, units_by_gpu: dict[int, list[_Unit]], tp_names: dict[tuple, str]) -> list[GpuPlan]:
@@ -266,7 +279,13 @@ def _gpu_plans(node: _Node, units_by_gpu: dict[int, list[_Unit]], tp_names: dict
     for i in range(node.group.gpus_per_node):
         if i in tp_of:
             t = tp_of[i]
-            out.append(GpuPlan(index=i, mode="tp", group=tp_names.get(t), workload=units_by_gpu[t[0]][0].workload if units_by_gpu.get(t[0]) else None))
+            workload = units_by_gpu[t[0]][0].workload if units_by_gpu.get(t[0]) else None
+            if workload is None:
+                # A TP group the sizing supplied but no replica took: its GPUs simply stay free
+                # (MIG off, as a TP group's are), not a group of nothing.
+                out.append(GpuPlan(index=i, mode="idle"))
+            else:
+                out.append(GpuPlan(index=i, mode="tp", group=tp_names.get(t), workload=workload))
             continue
         layout = node.layouts.get(i)
         if layout is None:
@@ -310,9 +329,9 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
         tp_names = {}
         for t in sorted(node.tp_groups):
             owner = units_by_node.get(ni, {}).get(t[0], [None])[0]
-            label = owner.workload if owner is not None and owner.workload else "idle"
-            tp_names[t] = f"{label}-{tp_counter[label]}"
-            tp_counter[label] += 1
+            if owner is not None and owner.workload:
+                tp_names[t] = f"{owner.workload}-{tp_counter[owner.workload]}"
+                tp_counter[owner.workload] += 1
         gpus = _gpu_plans(node, units_by_node.get(ni, {}), tp_names)
         per_gpu = [
             [inst.profile for inst in gp.instances] if gp.mode == "mig" else None for gp in gpus
@@ -355,7 +374,7 @@ def _build_plan(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node]
         status = "feasible"
     return Plan(
         fleet=loaded.fleet.name,
-        fleet_file=loaded.file,
+        fleet_file=fleet_file_entry(loaded.file, None),
         fleet_sha256=loaded.sha256,
         status=status,
         cost_per_hour=cost,

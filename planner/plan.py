@@ -6,6 +6,7 @@ Fields may be added, never renamed or repurposed: users' scripts read these file
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,8 @@ from planner.errors import InputError, Problem
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN or infinity in a plan is an edit or a corruption, never something `solve` writes.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SolverInfo(_Model):
@@ -84,7 +86,7 @@ class Change(_Model):
     from_: list[str] = Field(alias="from")
     to: list[str]
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class Rounding(_Model):
@@ -96,7 +98,9 @@ class Rounding(_Model):
 class Plan(_Model):
     version: Literal[1] = 1
     fleet: str
-    fleet_file: str | None = None  # the fleet file as given to `solve` (exports read serving info from it)
+    # The fleet file solved, relative to the plan file's directory (or absolute); plans written
+    # before that recorded it as given to `solve`, relative to where it ran (read: `fleet_candidates`).
+    fleet_file: str | None = None
     fleet_sha256: str
     status: Literal["optimal", "feasible", "infeasible", "unknown"]
     cost_per_hour: float
@@ -120,6 +124,35 @@ def dump_plan(plan: Plan, fmt: str) -> str:
     # libyaml's emitter where PyYAML has it: same text, ~3x faster on 8,000-GPU plans.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
+
+
+def fleet_file_entry(fleet_path: str | Path, plan_path: str | Path | None) -> str | None:
+    """`fleet_file` as a plan written to `plan_path` records it: relative to the plan's directory,
+    so that `export` and `report` find the fleet from wherever they run (absolute stays absolute).
+    None for a path that cannot be written as text (a file name that is not valid UTF-8)."""
+    text = str(fleet_path)
+    if plan_path is not None and not Path(fleet_path).is_absolute():
+        try:
+            text = os.path.relpath(os.path.abspath(fleet_path), os.path.dirname(os.path.abspath(plan_path)))
+        except ValueError:  # another drive (Windows): no relative path exists
+            text = os.path.abspath(fleet_path)
+        text = text.replace(os.sep, "/")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def fleet_candidates(plan: "Plan", plan_path: str | Path) -> list[Path]:
+    """Where the fleet file a plan names may be: next to the plan (how `solve` records it), then
+    relative to the current directory (how plans written before that recorded it)."""
+    if not plan.fleet_file:
+        return []
+    named = Path(plan.fleet_file)
+    if named.is_absolute():
+        return [named]
+    return [Path(plan_path).parent / named, named]
 
 
 def plan_format(path: str | Path) -> str:

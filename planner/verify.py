@@ -77,6 +77,8 @@ def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> li
         if nt is None:
             issues.append(f"{where}: unknown node type '{node.type}'")
             continue
+        if node.gpu != nt.gpu:
+            issues.append(f"{where}: a {node.type} has {nt.gpu} GPUs, not {node.gpu}")
         if node.origin == "inventory":
             if node.name not in inventory:
                 issues.append(f"{where}: not in the fleet's inventory")

@@ -504,6 +504,27 @@ CASES = {
         "node_types:\n", "gpus:\n  H100: {like: H200}\nnode_types:\n", "gpus.H100.like", "H100: {like",
         "'like' is only for GPUs the catalog lacks",
     ),
+    "capacity-same-resource-twice": Case(
+        "{H100/1g.10gb: 10}", "{H100/1g.10gb: 10, H100-SXM5-80GB/1g.10gb: 5}",
+        "workloads[1].capacity.H100-SXM5-80GB/1g.10gb", "capacity:", "is the same resource as 'H100/1g.10gb'",
+        "give each resource's capacity once",
+    ),
+    # names that become Kubernetes node names
+    "node-name-not-kubernetes": Case(
+        "- name: a-1", "- name: 'a_1;x'", "nodes[0].name", "a_1;x", "cannot be a Kubernetes node name",
+        "lowercase letters, digits",
+    ),
+    "pool-name-not-kubernetes": Case("- pool: b", "- pool: B", "nodes[1].pool", "pool: B", "'B' cannot be a Kubernetes node name"),
+    # keys and values YAML 1.1 reads as something other than text
+    "key-read-as-boolean": Case(
+        "  hgx: {max: 4}\n", "  hgx: {max: 4}\n  yes: {max: 1}\n", "market", "market:", "read by YAML as true", "quote it",
+    ),
+    "key-read-as-null": Case("  hgx: {max: 4}\n", "  hgx: {max: 4}\n  ~: {max: 1}\n", "market", "market:", "read by YAML as null"),
+    "name-read-as-date": Case("name: test-fleet", "name: 2024-01-01", "name", "name:", "got the date 2024-01-01", "quote it: '2024-01-01'"),
+    "exponent-beyond-integers-keeps-its-dot": Case(
+        "{requests_per_s: 10}", "{requests_per_s: 1e+300}", "workloads[1].target.requests_per_s", "1e+300",
+        "valid number, got '1e+300'", "write the number plainly: 1.0e+300",
+    ),
     # YAML level
     "duplicate-yaml-key": Case(
         "    count: 2\n", "    count: 2\n    count: 3\n", "nodes[1].count", "count: 3",

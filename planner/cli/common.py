@@ -1,7 +1,8 @@
 """What every command shares: exit codes, error printing, JSON output, rich consoles.
 
 Exit codes (DESIGN §5, like ruff's): 0 success, 1 valid input but no feasible plan,
-2 bad input, bad usage, or an internal error. No Python traceback reaches a user unless
+2 bad input, bad usage, or an internal error; 130 interrupted (Ctrl-C), 141 the output pipe's
+reader went away (`| head`). No Python traceback reaches a user unless
 MIG_PLAN_DEBUG=1 is set.
 """
 
@@ -22,20 +23,48 @@ EXIT_OK = 0
 EXIT_INFEASIBLE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
 
 # A file with thousands of mistakes is a wrong file, not a to-do list: print the first ones.
 MAX_PRINTED_PROBLEMS = 200
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
+MAX_TIME_LIMIT_S = 86_400.0  # the fleet file's solver.time_limit_s allows at most a day, too
+
+
+def time_limit_seconds(value: float | None) -> float | None:
+    """--time-limit: a finite number of seconds, 0.01 to a day (click's range lets NaN through)."""
+    if value is not None and not 0.01 <= value <= MAX_TIME_LIMIT_S:
+        raise typer.BadParameter(f"{value} is not a number of seconds from 0.01 to {MAX_TIME_LIMIT_S:.0f}")
+    return value
+
+
+def _quiet_exit_on_broken_pipe() -> None:
+    """`mig-plan ... | head`: the reader closed the pipe. Not an error worth a message, and not
+    exit 1 (which means "no feasible plan"). Later writes, the interpreter's final flush
+    included, go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:  # rich's own exits with 1
+        self.quiet = True
+        _quiet_exit_on_broken_pipe()
+
 
 def console() -> Console:
     # Wide enough that tables are not wrapped into unreadable columns when output is piped.
-    return Console(width=None if sys.stdout.isatty() else 120, highlight=False, soft_wrap=False)
+    return _Console(width=None if sys.stdout.isatty() else 120, highlight=False, soft_wrap=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+    return _Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
 
 
 def print_json(data: Any) -> None:
@@ -63,7 +92,11 @@ def handles_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json", False))
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                # Flush here, not at exit, so that a closed pipe is met below (not by click).
+                sys.stdout.flush()
         except InputError as exc:
             report_problems(exc.problems, as_json)
             raise typer.Exit(EXIT_BAD_INPUT)
@@ -79,6 +112,8 @@ def handles_errors(fn: Callable) -> Callable:
         except KeyboardInterrupt:
             err_console().print("interrupted", markup=False)
             raise typer.Exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_exit_on_broken_pipe()
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so plainly, no traceback unless asked

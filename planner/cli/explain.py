@@ -7,13 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from planner.cli.common import EXIT_INFEASIBLE, JSON_OPTION, console, handles_errors, print_json
+from planner.cli.common import EXIT_INFEASIBLE, JSON_OPTION, console, handles_errors, print_json, time_limit_seconds
 
 
 @handles_errors
 def explain(
     fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
-    time_limit: float = typer.Option(10.0, "--time-limit", min=0.01, help="Seconds to look for a plan."),
+    time_limit: float = typer.Option(10.0, "--time-limit", callback=time_limit_seconds, help="Seconds to look for a plan."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Diagnose a fleet: per workload, whether and how it can reach its target; exit 1 if no plan exists."""

@@ -40,7 +40,11 @@ Formats:
 \b
 The fleet file (GPU data, today's layouts, workloads' `serving:`) is the
 one the plan names, or --fleet; if it changed since the plan was solved,
-a warning is printed. Without -o the text goes to stdout.
+a warning is printed. The plan is re-checked against that fleet first
+(the checks `solve` runs before writing one): a plan edited into an illegal MIG
+layout, a GPU the node does not have, or a missed target is refused (exit
+2) rather than exported. Without -o the text goes to stdout; an existing
+-o file is replaced only when it is an earlier export, or with --force.
 
 \b
 --json prints {"format", "output", "data"}: `output` is the file written
@@ -55,16 +59,53 @@ def _fleet_path(plan, plan_path: Path, fleet: Optional[Path], as_json: bool) -> 
         return fleet
     if not plan.fleet_file:
         raise bad_usage(f"{plan_path}: the plan does not name its fleet file; pass --fleet FLEET", as_json)
+    from planner.plan import fleet_candidates
+
     named = Path(plan.fleet_file)
-    candidates = [named] if named.is_absolute() else [named, plan_path.parent / named]
-    for candidate in candidates:
+    for candidate in fleet_candidates(plan, plan_path):
         if candidate.is_file():
             return candidate
     raise bad_usage(
         f"{plan_path}: the plan's fleet file {plan.fleet_file} was not found"
-        + ("" if named.is_absolute() else f" (looked in the current directory and in {plan_path.parent or '.'})")
+        + ("" if named.is_absolute() else f" (looked next to the plan, in {plan_path.parent}, and in the current directory)")
         + "; pass --fleet FLEET",
         as_json,
+    )
+
+
+def _check_replace(output: Path, force: bool) -> None:
+    """An existing output is replaced only with --force or when it is an earlier export."""
+    from planner.emit.common import EXPORT_MARK
+    from planner.errors import InputError, Problem
+
+    if force or not output.is_file():
+        return
+    try:
+        with open(output, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+    except OSError:
+        head = ""
+    if EXPORT_MARK not in head:
+        raise InputError(
+            [Problem("exists and is not an earlier mig-plan export", "", None, "use --force to replace it, or another -o path", str(output))]
+        )
+
+
+def _refuse_unverified(plan, plan_file: Path, loaded, fleet_path: Path) -> None:
+    """Operators apply what export writes: a plan that does not hold against the fleet (edited by
+    hand, or solved from another fleet) is refused, with the verifier's findings."""
+    from planner.errors import InputError, Problem
+    from planner.verify import verify
+
+    try:
+        issues = verify(plan, loaded)
+    except (KeyError, ValueError, IndexError) as exc:  # a plan too broken for the checks themselves
+        issues = [f"the plan does not match the fleet ({type(exc).__name__}: {exc})"]
+    if not issues:
+        return
+    hint = f"re-run `mig-plan solve {fleet_path}`, or pass the fleet the plan was solved from with --fleet"
+    raise InputError(
+        [Problem(f"the plan does not hold against {fleet_path}: {issue}", "", None, hint if k == 0 else None, str(plan_file)) for k, issue in enumerate(issues)]
     )
 
 
@@ -77,17 +118,21 @@ def export(
         False, "--device-filter", help="mig-parted entries carry the GPU's PCI id (device-filter)."
     ),
     fleet: Optional[Path] = typer.Option(None, "--fleet", help="Fleet file to read; default: the one the plan names."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier export."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     from planner.emit import k8s, labels, migparted
     from planner.emit.common import ExportError
     from planner.errors import InputError, Problem
-    from planner.fileio import write_atomic
+    from planner.fileio import check_output, write_atomic
     from planner.plan import load_plan
     from planner.spec import load_fleet
 
     plan = load_plan(plan_file)
     fleet_path = _fleet_path(plan, plan_file, fleet, as_json)
+    if output is not None:
+        check_output(output, (plan_file, fleet_path))
+        _check_replace(output, force)
     loaded = load_fleet(fleet_path)
     warn_if_fleet_changed(
         fleet_path, loaded, plan, "exporting the plan as it is, with this fleet file's GPU data and serving settings"
@@ -106,11 +151,15 @@ def export(
     except ExportError as exc:
         problem = Problem(f"cannot export: {exc.message}", exc.where, None, exc.hint, str(plan_file))
         raise InputError([problem]) from None
+    # After the emitters' own checks (they name the place in the plan file), before anything is written.
+    _refuse_unverified(plan, plan_file, loaded, fleet_path)
 
     if output is not None:
         write_atomic(output, text, inputs=(plan_file, fleet_path))
-        if fmt is ExportFormat.labels:
-            os.chmod(output, 0o755)
+        if fmt is ExportFormat.labels and output.is_file():
+            # A script: executable wherever it is readable (0644 -> 0755, 0600 -> 0700).
+            mode = output.stat().st_mode & 0o777
+            os.chmod(output, mode | (mode & 0o444) >> 2)
     if as_json:
         print_json({"format": fmt.value, "output": str(output) if output is not None else None, "data": data})
     elif output is None:

@@ -11,28 +11,41 @@ from planner.cli.common import JSON_OPTION, console, err_console, handles_errors
 
 
 def _catalog_for(plan, plan_path: Path):
-    """The catalog the plan was made against: the fleet file's (custom GPUs) when it still loads,
-    else the built-in one. Only MIG slot geometry is read from it. Warns when the fleet file has
-    changed since the plan was solved, as `export` does."""
+    """The catalog the plan was made against, and the fleet file it came from: the fleet file's
+    (custom GPUs) when it still loads, else the built-in one (and None). Only MIG slot geometry is
+    read from it. Warns when the fleet file has changed since the plan was solved, as `export`
+    does, and when the plan does not hold against it (a report still draws it)."""
     from planner.catalog import load_catalog
     from planner.errors import InputError
+    from planner.plan import fleet_candidates
     from planner.spec import load_fleet
+    from planner.verify import verify
 
-    if plan.fleet_file:
-        for candidate in (Path(plan.fleet_file), plan_path.parent / plan.fleet_file):
-            if candidate.is_file():
-                try:
-                    loaded = load_fleet(candidate)
-                except (InputError, OSError):
-                    err_console().print(
-                        f"warning: {candidate} no longer loads as a fleet file; drawing the plan with the built-in catalog",
-                        markup=False,
-                        soft_wrap=True,
-                    )
-                    break
-                warn_if_fleet_changed(candidate, loaded, plan, "the report shows the plan as it was solved")
-                return loaded.catalog
-    return load_catalog()
+    for candidate in fleet_candidates(plan, plan_path):
+        if candidate.is_file():
+            try:
+                loaded = load_fleet(candidate)
+            except (InputError, OSError):
+                err_console().print(
+                    f"warning: {candidate} no longer loads as a fleet file; drawing the plan with the built-in catalog",
+                    markup=False,
+                    soft_wrap=True,
+                )
+                break
+            warn_if_fleet_changed(candidate, loaded, plan, "the report shows the plan as it was solved")
+            try:
+                issues = verify(plan, loaded)
+            except (KeyError, ValueError, IndexError) as exc:
+                issues = [f"{type(exc).__name__}: {exc}"]
+            if issues:
+                more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+                err_console().print(
+                    f"warning: the plan does not hold against {candidate}: {issues[0]}{more}; `mig-plan export` will refuse it",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            return loaded.catalog, candidate
+    return load_catalog(), None
 
 
 def _check_replace(output: Path, force: bool) -> None:
@@ -67,7 +80,10 @@ def report(
     target = output if output is not None else plan_file.with_name(plan_file.stem + ".html")
     refuse_input_overwrite(target, (plan_file,))
     _check_replace(target, force)
-    write_atomic(target, render_report(plan, _catalog_for(plan, plan_file)), inputs=(plan_file,))
+    catalog, fleet_path = _catalog_for(plan, plan_file)
+    inputs = (plan_file,) if fleet_path is None else (plan_file, fleet_path)
+    refuse_input_overwrite(target, inputs)
+    write_atomic(target, render_report(plan, catalog), inputs=inputs)
     groups = len(group_nodes(plan))
     if as_json:
         print_json({"report": str(target), "nodes": len(plan.nodes), "node_groups": groups})

@@ -12,12 +12,15 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from planner.cli.common import EXIT_INTERRUPTED, JSON_OPTION, console, err_console, handles_errors, print_json
+from planner.cli.common import EXIT_INTERRUPTED, JSON_OPTION, console, err_console, handles_errors, print_json, time_limit_seconds
 
 
 class SolverName(str, Enum):
     cp_sat = "cp-sat"
     greedy = "greedy"
+
+
+RELEASABLE_SHOWN = 20  # node names printed in the summary; the plan file has every one
 
 
 def print_summary(plan, out=None) -> None:
@@ -54,7 +57,10 @@ def print_summary(plan, out=None) -> None:
         wl.add_row(w.name, f"{value:,.4g} {unit}", f"{w.capacity:,.4g}", f"{w.headroom:+.1%}", reps, f"{w.cost_per_hour:.2f}")
     out.print(wl)
     if plan.releasable:
-        out.print("releasable (left empty, not paid for): " + ", ".join(plan.releasable))
+        shown = plan.releasable[:RELEASABLE_SHOWN]
+        more = len(plan.releasable) - len(shown)
+        tail = f", ... and {more:,} more (the plan file lists them all)" if more else ""
+        out.print(f"releasable (left empty, not paid for; {len(plan.releasable):,}): " + ", ".join(shown) + tail, markup=False)
     if plan.changes:
         out.print(f"layout changes against today: {len(plan.changes)} node(s): " + ", ".join(c.node for c in plan.changes))
     for note in plan.solver.notes:
@@ -65,7 +71,7 @@ def print_summary(plan, out=None) -> None:
 def solve(
     fleet: Path = typer.Argument(..., help="Fleet file (YAML)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the plan here (.yaml/.yml or .json)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds (deterministic seconds of work if the fleet sets solver.deterministic); default: the fleet file's solver.time_limit_s."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=time_limit_seconds, help="Seconds (deterministic seconds of work if the fleet sets solver.deterministic); default: the fleet file's solver.time_limit_s."),
     solver: SolverName = typer.Option(SolverName.cp_sat, "--solver", help="cp-sat (optimal, with a bound) or greedy (fast baseline)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output that is not an earlier plan of this fleet."),
     keep_partial: bool = typer.Option(False, "--keep-partial", help="On Ctrl-C, still write the best verified plan found so far."),
@@ -73,7 +79,7 @@ def solve(
 ) -> None:
     """Find the cheapest plan that meets every target; print a summary, write the plan file."""
     from planner.fileio import check_output, write_atomic
-    from planner.plan import dump_plan, plan_format
+    from planner.plan import dump_plan, fleet_file_entry, plan_format
     from planner.planning import PlanFailedVerification, make_plan
     from planner.spec import load_fleet
 
@@ -94,6 +100,8 @@ def solve(
     except PlanFailedVerification as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2)
+    # Recorded relative to the plan file, so that export and report find it from any directory.
+    plan = plan.model_copy(update={"fleet_file": fleet_file_entry(fleet, output)})
     interrupted = plan.solver.interrupted
     write = output is not None and (not interrupted or keep_partial)
     if write:

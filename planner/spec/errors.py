@@ -6,6 +6,8 @@ for an unknown key the key they probably meant.
 
 from __future__ import annotations
 
+import datetime
+
 import difflib
 import types
 import typing
@@ -80,6 +82,9 @@ def _number_hint(kind: str, given: Any) -> str | None:
     if number != number or number in (float("inf"), float("-inf")):
         return None
     plain = str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    mantissa, e, exponent = plain.partition("e")
+    if e and "." not in mantissa:  # YAML 1.1 needs the dot: 1.0e+300, not 1e+300
+        plain = f"{mantissa}.0e{exponent}"
     return f"YAML reads {given!r} as text; write the number plainly: {plain}"
 
 
@@ -93,6 +98,8 @@ def _message(err: dict) -> tuple[str, str | None]:
     if kind in ("int_type", "float_type", "string_type", "bool_type", "dict_type", "list_type", "model_type",
                 "int_from_float", "literal_error", "model_attributes_type"):
         given = err.get("input")
+        if isinstance(given, (datetime.date, datetime.datetime)):  # YAML turned 2024-01-01 into a date
+            return f"{msg[0].lower()}{msg[1:]}, got the date {given.isoformat()}", f"quote it: '{given.isoformat()}'"
         shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
         return f"{msg[0].lower()}{msg[1:]}, got {shown}", _number_hint(kind, given)
     if kind == "finite_number":
@@ -106,9 +113,22 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], doc: D
         loc = prefix + tuple(err["loc"])
         if "[key]" in loc:  # a mapping key of the wrong type; pydantic reports one error per union branch
             loc = loc[: loc.index("[key]")]
-            problem = Problem(
-                f"the key {loc[-1]!r} must be text", yaml_path(loc), doc.line_of(loc), "quote it", doc.file
-            )
+            key = err.get("input", loc[-1])  # the key as read (the location has it as 1 or 'None')
+            if isinstance(key, bool) or key is None:
+                # yes/no/on/off/true/false and ~/null are not text to YAML 1.1: name what it read,
+                # at the mapping that holds the key (the key itself has no path as text).
+                read = "null" if key is None else str(key).lower()
+                problem = Problem(
+                    f"a key here is read by YAML as {read}, not as a name",
+                    yaml_path(loc[:-1]),
+                    doc.line_of(loc[:-1]),
+                    "quote it ('yes': ..., '~': ...): yes/no/on/off/true/false and ~/null are not names unquoted",
+                    doc.file,
+                )
+            else:
+                problem = Problem(
+                    f"the key {key!r} must be text", yaml_path(loc), doc.line_of(loc), "quote it", doc.file
+                )
             if problem not in problems:
                 problems.append(problem)
             continue

@@ -7,6 +7,8 @@ the catalog with the fleet's own GPUs and prices, and the inventory with pools e
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,6 +276,16 @@ def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker
         gpu = catalog.gpu(nt.gpu) if nt.gpu in catalog else None
         today = _today_layouts(node, loc, gpu, nt.count, check)
         names = [node.name] if node.name is not None else [f"{node.pool}-{k}" for k in range(node.node_count)]
+        if names and not _is_node_name(names[0]):
+            # Exports address nodes by name (kubectl label node NAME, Node patches); the API server
+            # accepts only DNS-1123 subdomains as Node names, so a name outside that is a typo.
+            key = "name" if node.name is not None else "pool"
+            check.add(
+                loc + (key,),
+                f"'{getattr(node, key)}' cannot be a Kubernetes node name",
+                "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+            )
+            continue
         for name in names:
             nodes.append(InventoryNode(name, node.type, dict(node.labels), today, node.price_per_hour, i))
     _check_unique(
@@ -282,6 +294,13 @@ def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker
         check,
     )
     return nodes
+
+
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _is_node_name(name: str) -> bool:
+    return len(name) <= 253 and bool(_DNS1123_SUBDOMAIN.match(name))
 
 
 def _check_market(fleet: Fleet, check: Checker) -> None:
@@ -310,10 +329,22 @@ def _check_workloads(fleet: Fleet, catalog: Catalog, check: Checker) -> dict[int
             if not w.capacity and not measured:
                 check.add(loc, "a generic workload needs 'capacity' (throughput per replica by resource)")
             capacity = {}
+            written: dict[str, str] = {}  # canonical resource -> the key that named it first
             for key, value in (w.capacity or {}).items():
                 res = resolve_resource(catalog, key, loc + ("capacity", key), check)
-                if res is not None:
-                    capacity[str(res)] = value
+                if res is None:
+                    continue
+                if str(res) in written:
+                    # Two spellings of one resource (an alias and the full name): which figure
+                    # was meant cannot be guessed, and the last one silently winning is worse.
+                    check.add(
+                        loc + ("capacity", key),
+                        f"'{key}' is the same resource as '{written[str(res)]}' ({res})",
+                        "give each resource's capacity once",
+                    )
+                    continue
+                written[str(res)] = key
+                capacity[str(res)] = value
             if w.capacity:
                 updates[i] = {"capacity": capacity}
             continue
