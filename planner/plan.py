@@ -127,13 +127,14 @@ def dump_plan(plan: Plan, fmt: str) -> str:
 
 
 def fleet_file_entry(fleet_path: str | Path, plan_path: str | Path | None) -> str | None:
-    """`fleet_file` as a plan written to `plan_path` records it: relative to the plan's directory,
-    so that `export` and `report` find the fleet from wherever they run (absolute stays absolute).
-    None for a path that cannot be written as text (a file name that is not valid UTF-8)."""
+    """`fleet_file` as a plan written to `plan_path` records it: relative to the plan's directory
+    (both with symbolic links resolved), so that `export` and `report` find the fleet from
+    wherever they run; an absolute path, or a plan that is no regular file (a pipe, /dev/stdout),
+    keeps the path as given. None for a path that cannot be written as text (not valid UTF-8)."""
     text = str(fleet_path)
-    if plan_path is not None and not Path(fleet_path).is_absolute():
+    if plan_path is not None and not Path(fleet_path).is_absolute() and _is_regular_or_new(Path(plan_path)):
         try:
-            text = os.path.relpath(os.path.abspath(fleet_path), os.path.dirname(os.path.abspath(plan_path)))
+            text = os.path.relpath(os.path.realpath(fleet_path), os.path.dirname(os.path.realpath(plan_path)))
         except ValueError:  # another drive (Windows): no relative path exists
             text = os.path.abspath(fleet_path)
         text = text.replace(os.sep, "/")
@@ -144,15 +145,27 @@ def fleet_file_entry(fleet_path: str | Path, plan_path: str | Path | None) -> st
     return text
 
 
+def _is_regular_or_new(path: Path) -> bool:
+    try:
+        return path.is_file() or not path.exists()
+    except OSError:
+        return False
+
+
 def fleet_candidates(plan: "Plan", plan_path: str | Path) -> list[Path]:
-    """Where the fleet file a plan names may be: next to the plan (how `solve` records it), then
-    relative to the current directory (how plans written before that recorded it)."""
+    """Where the fleet file a plan names may be: next to the plan (how `solve` records it; the
+    plan's real directory first, for a plan reached through a link), then relative to the
+    current directory (how plans written before that recorded it)."""
     if not plan.fleet_file:
         return []
     named = Path(plan.fleet_file)
     if named.is_absolute():
         return [named]
-    return [Path(plan_path).parent / named, named]
+    out: list[Path] = []
+    for directory in (Path(os.path.realpath(plan_path)).parent, Path(plan_path).parent, Path(".")):
+        if directory / named not in out:
+            out.append(directory / named)
+    return out
 
 
 def plan_format(path: str | Path) -> str:

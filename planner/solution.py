@@ -30,7 +30,7 @@ class CountSolution:
     changes: int | None = None
     distinct_layouts: int | None = None
     notes: list[str] = field(default_factory=list)
-    found_by: str | None = None  # the engine whose plan won the cost stage (cp-sat, highs, greedy)
+    found_by: str | None = None  # the engine whose plan won the cost stage (cp-sat, highs, highs-patterns, greedy)
     interrupted: bool = False  # the user stopped the search (Ctrl-C); the best plan so far is kept
 
     def node_cost(self, groups) -> int:

@@ -83,13 +83,48 @@ def _hint_values(v, hint: CountSolution) -> dict:
     return values
 
 
+# Fleets with at least this many workloads also get the replica-pattern stage (solvers/patterns.py):
+# there the count model's HiGHS stalls on replica rounding, while below it HiGHS alone does well
+# (the M benchmark's 40 workloads) and its short time limit leaves no room for a second stage.
+PATTERNS_MIN_WORKLOADS = 100
+# Shares of the child's time on such fleets: HiGHS on the full model (the bound, a first plan),
+# column generation, then HiGHS on the pattern pool. Measured on the L benchmark (README).
+FULL_SHARE, GENERATE_SHARE = 0.35, 0.3
+
+
 def solve_in_process(
     problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None
 ) -> CountSolution:
-    """Minimise cost with HiGHS until the wall-clock `deadline` (time.time()); runs in the child."""
+    """Minimise cost with HiGHS until the wall-clock `deadline` (time.time()); runs in the child.
+    On large fleets the full model gets the first part of the time (its bound is the one
+    reported), then the replica-pattern MIP looks for a cheaper plan from the best so far."""
+    if len(problem.demands) < PATTERNS_MIN_WORKLOADS:
+        return _solve_full(problem, deadline, relative_gap, seed, hint)
+    from solvers import patterns
+
+    start = time.time()
+    span = max(deadline - start, 0.0)
+    full = _solve_full(problem, start + FULL_SHARE * span, relative_gap, seed, hint)
+    if full.status in ("optimal", "infeasible"):
+        return full
+    best = full if full.cost_scaled is not None else hint
+    pool = patterns.generate(problem, start + (FULL_SHARE + GENERATE_SHARE) * span, [hint, full])
+    found = patterns.solve_restricted(problem, pool, deadline, seed, best)
+    found.notes.extend(full.notes)
+    if found.cost_scaled is None or (full.cost_scaled is not None and found.cost_scaled >= full.cost_scaled):
+        return full
+    found.solver = "highs-patterns"
+    found.bound_scaled = full.bound_scaled if full.bound_scaled is None else min(full.bound_scaled, found.cost_scaled)
+    return found
+
+
+def _solve_full(
+    problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None
+) -> CountSolution:
+    """HiGHS on the count model itself: plans and a bound on the fleet's cost."""
     from ortools.math_opt.python import mathopt
 
-    from solvers.countmodel import build, check
+    from solvers.countmodel import build
 
     wrapper = _MathOptModel()
     v = build(problem, wrapper, secondary=False)
@@ -104,6 +139,14 @@ def solve_in_process(
         random_seed=seed,
     )
     result = mathopt.solve(wrapper.model, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+    return solution_of(problem, v, result, mathopt)
+
+
+def solution_of(problem: PlanningProblem, v, result, mathopt) -> CountSolution:
+    """A MathOpt result on the count model as a CountSolution: its plan only if the plan passes
+    the exact integer check, its bound rounded down generously (HiGHS works in floating point)."""
+    from solvers.countmodel import check
+
     out = CountSolution(status="unknown", solver="highs")
     reason = result.termination.reason
     if reason == mathopt.TerminationReason.INFEASIBLE:

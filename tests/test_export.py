@@ -676,3 +676,49 @@ def test_unused_tp_groups_are_idle_gpus(tmp_path):
     gpus = [g for n in plan.nodes for g in n.gpus]
     assert all(g.workload is not None for g in gpus if g.mode == "tp")
     assert all(g.instances for g in gpus if g.mode == "mig")
+
+
+def test_a_plan_still_exports_after_a_harmless_fleet_edit_with_a_warning(tmp_path):
+    fleet = tmp_path / "f.yaml"
+    fleet.write_text((ROOT / "examples" / "fleet.yaml").read_text())
+    solve = CliRunner().invoke(app, ["solve", str(fleet), "-o", str(tmp_path / "p.yaml")])
+    assert solve.exit_code == 0, solve.output
+    plan = yaml.safe_load((tmp_path / "p.yaml").read_text())
+    # Prices change after the review: the reviewed plan is still the one to apply.
+    fleet.write_text(fleet.read_text().replace("price_per_hour: ", "price_per_hour: 1", 1))
+    assert "price_per_hour: 1" in fleet.read_text(), "the example fleet has a price to edit"
+    result = run(tmp_path / "p.yaml", "--format", "labels")
+    assert result.exit_code == 0, result.output
+    assert "has changed since the plan was solved" in result.stderr and "as it is now" in result.stderr
+    assert plan["fleet_file"] == str(fleet)  # given absolute, kept absolute
+
+
+def test_a_plan_reached_through_a_link_finds_its_fleet(tmp_path, monkeypatch):
+    (tmp_path / "fleets").mkdir()
+    (tmp_path / "plans").mkdir()
+    shutil.copy(ROOT / "examples" / "fleet.yaml", tmp_path / "fleets" / "f.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["solve", "fleets/f.yaml", "-o", "plans/q1.yaml"]).exit_code == 0
+    (tmp_path / "current.yaml").symlink_to(tmp_path / "plans" / "q1.yaml")
+    result = run("current.yaml", "--format", "labels")
+    assert result.exit_code == 0, result.output
+
+
+def test_solve_into_a_fifo_needs_no_force_and_does_not_hang(tmp_path):
+    import subprocess
+    import sys
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    code = "import sys; sys.argv[0] = 'mig-plan'; from planner.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "solve", str(ROOT / "examples" / "fleet.yaml"), "-o", str(fifo)],
+        capture_output=True, text=True, timeout=120,
+    )
+    reader.join(10)
+    assert proc.returncode == 0, proc.stderr
+    assert received and received[0].startswith("version: 1")

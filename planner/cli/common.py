@@ -90,13 +90,19 @@ def handles_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return run(*args, **kwargs)
+        except BrokenPipeError:  # also from the error reports below, printed after the fact
+            _quiet_exit_on_broken_pipe()
+
+    def run(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json", False))
         try:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                # Flush here, not at exit, so that a closed pipe is met below (not by click).
-                sys.stdout.flush()
+            result = fn(*args, **kwargs)
+            # Flush here, not at exit, so that a closed pipe is met here (not by click, whose exit
+            # code for it is 1). Not in a `finally`: that would hide the error being raised.
+            sys.stdout.flush()
+            return result
         except InputError as exc:
             report_problems(exc.problems, as_json)
             raise typer.Exit(EXIT_BAD_INPUT)
@@ -115,6 +121,7 @@ def handles_errors(fn: Callable) -> Callable:
         except BrokenPipeError:
             _quiet_exit_on_broken_pipe()
         except (typer.Exit, typer.Abort):
+            sys.stdout.flush()
             raise
         except Exception as exc:  # a bug: say so plainly, no traceback unless asked
             if os.environ.get("MIG_PLAN_DEBUG"):

@@ -42,8 +42,9 @@ The fleet file (GPU data, today's layouts, workloads' `serving:`) is the
 one the plan names, or --fleet; if it changed since the plan was solved,
 a warning is printed. The plan is re-checked against that fleet first
 (the checks `solve` runs before writing one): a plan edited into an illegal MIG
-layout, a GPU the node does not have, or a missed target is refused (exit
-2) rather than exported. Without -o the text goes to stdout; an existing
+layout, a GPU the node does not have, or a missed target, or a plan of
+another fleet, is refused (exit 2) rather than exported; against a fleet file
+edited since the plan was solved, the findings are warnings. Without -o the text goes to stdout; an existing
 -o file is replaced only when it is an earlier export, or with --force.
 
 \b
@@ -92,8 +93,10 @@ def _check_replace(output: Path, force: bool) -> None:
 
 
 def _refuse_unverified(plan, plan_file: Path, loaded, fleet_path: Path) -> None:
-    """Operators apply what export writes: a plan that does not hold against the fleet (edited by
-    hand, or solved from another fleet) is refused, with the verifier's findings."""
+    """Operators apply what export writes: a plan that does not hold against the fleet file it
+    was solved from (edited by hand), or that belongs to another fleet, is refused with the
+    verifier's findings. Against a fleet file edited since (a price, a measured profile, a node
+    released), the findings are warnings: the reviewed plan is still the one to export."""
     from planner.errors import InputError, Problem
     from planner.verify import verify
 
@@ -102,6 +105,10 @@ def _refuse_unverified(plan, plan_file: Path, loaded, fleet_path: Path) -> None:
     except (KeyError, ValueError, IndexError) as exc:  # a plan too broken for the checks themselves
         issues = [f"the plan does not match the fleet ({type(exc).__name__}: {exc})"]
     if not issues:
+        return
+    if loaded.sha256 != plan.fleet_sha256 and plan.fleet == loaded.fleet.name:
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        err_console().print(f"warning: against {fleet_path} as it is now: {issues[0]}{more}", markup=False, soft_wrap=True)
         return
     hint = f"re-run `mig-plan solve {fleet_path}`, or pass the fleet the plan was solved from with --fleet"
     raise InputError(

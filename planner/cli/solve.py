@@ -130,7 +130,7 @@ def _check_replace(output: Path, fleet_name: str, force: bool) -> None:
     from planner.errors import InputError, Problem
     from planner.plan import load_plan
 
-    if force or not output.exists() or output.is_dir():
+    if force or not output.is_file():  # a pipe or device (-o /dev/stdout) replaces nothing; never read it
         return
     try:
         earlier = load_plan(output)

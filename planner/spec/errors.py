@@ -114,15 +114,18 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel], doc: D
         if "[key]" in loc:  # a mapping key of the wrong type; pydantic reports one error per union branch
             loc = loc[: loc.index("[key]")]
             key = err.get("input", loc[-1])  # the key as read (the location has it as 1 or 'None')
-            if isinstance(key, bool) or key is None:
-                # yes/no/on/off/true/false and ~/null are not text to YAML 1.1: name what it read,
-                # at the mapping that holds the key (the key itself has no path as text).
-                read = "null" if key is None else str(key).lower()
+            if isinstance(key, (bool, datetime.date)) or key is None:
+                # yes/no/on/off/true/false, ~/null and 2024-01-01 are not text to YAML 1.1: name
+                # what it read, at the mapping that holds the key (the key has no path as text).
+                if isinstance(key, datetime.date):
+                    read = f"the date {key.isoformat()}"
+                else:
+                    read = "null" if key is None else str(key).lower()
                 problem = Problem(
                     f"a key here is read by YAML as {read}, not as a name",
                     yaml_path(loc[:-1]),
                     doc.line_of(loc[:-1]),
-                    "quote it ('yes': ..., '~': ...): yes/no/on/off/true/false and ~/null are not names unquoted",
+                    "quote it ('yes': ..., '~': ..., '2024-01-01': ...): unquoted, YAML reads them as booleans, null or dates",
                     doc.file,
                 )
             else:
