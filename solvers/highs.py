@@ -89,7 +89,7 @@ def _hint_values(v, hint: CountSolution) -> dict:
 PATTERNS_MIN_WORKLOADS = 100
 # Shares of the child's time on such fleets: HiGHS on the full model (the bound, a first plan),
 # column generation, then HiGHS on the pattern pool. Measured on the L benchmark (README).
-FULL_SHARE, GENERATE_SHARE = 0.35, 0.3
+FULL_SHARE, GENERATE_SHARE = 0.25, 0.4
 
 
 def solve_in_process(
