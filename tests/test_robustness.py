@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -926,3 +927,13 @@ def test_a_workload_of_300_000_replicas_is_placed_in_seconds(tmp_path):
     result = cli("solve", fleet, "--time-limit", "2", "-o", tmp_path / "p.yaml")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started < 12
+
+
+def test_commands_run_with_stdout_and_stderr_closed(tmp_path):
+    """`mig-plan solve F -o P >&- 2>&-` (cron, some daemons): the plan is written, exit 0, no
+    crash on the missing streams."""
+    out = tmp_path / "p.yaml"
+    command = shlex.join(_mig_plan("solve", ROOT / "examples" / "fleet.yaml", "-o", out)) + " >&- 2>&-"
+    proc = subprocess.run(command, shell=True, timeout=120)
+    assert proc.returncode == 0
+    assert load_plan(out).cost_per_hour == pytest.approx(38.4)

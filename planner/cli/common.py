@@ -9,6 +9,7 @@ MIG_PLAN_DEBUG=1 is set.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
@@ -52,19 +53,32 @@ def _quiet_exit_on_broken_pipe() -> None:
     raise SystemExit(EXIT_BROKEN_PIPE)
 
 
+def _flush_stdout() -> None:
+    if sys.stdout is not None:  # None when the program started with stdout closed (`>&-`)
+        sys.stdout.flush()
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:  # rich's own exits with 1
         self.quiet = True
         _quiet_exit_on_broken_pipe()
 
 
+def _is_terminal(stream) -> bool:
+    return stream is not None and stream.isatty()
+
+
 def console() -> Console:
     # Wide enough that tables are not wrapped into unreadable columns when output is piped.
-    return _Console(width=None if sys.stdout.isatty() else 120, highlight=False, soft_wrap=False)
+    # Started with stdout closed (`>&-`), there is nowhere to print: output is dropped.
+    where = {"file": io.StringIO()} if sys.stdout is None else {}
+    return _Console(width=None if _is_terminal(sys.stdout) else 120, highlight=False, soft_wrap=False, **where)
 
 
 def err_console() -> Console:
-    return _Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+    if sys.stderr is None:
+        return _Console(file=io.StringIO())
+    return _Console(stderr=True, highlight=False, width=None if _is_terminal(sys.stderr) else 120)
 
 
 def print_json(data: Any) -> None:
@@ -101,7 +115,7 @@ def handles_errors(fn: Callable) -> Callable:
             result = fn(*args, **kwargs)
             # Flush here, not at exit, so that a closed pipe is met here (not by click, whose exit
             # code for it is 1). Not in a `finally`: that would hide the error being raised.
-            sys.stdout.flush()
+            _flush_stdout()
             return result
         except InputError as exc:
             report_problems(exc.problems, as_json)
@@ -121,7 +135,7 @@ def handles_errors(fn: Callable) -> Callable:
         except BrokenPipeError:
             _quiet_exit_on_broken_pipe()
         except (typer.Exit, typer.Abort):
-            sys.stdout.flush()
+            _flush_stdout()
             raise
         except Exception as exc:  # a bug: say so plainly, no traceback unless asked
             if os.environ.get("MIG_PLAN_DEBUG"):

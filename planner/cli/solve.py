@@ -89,7 +89,7 @@ def solve(
         _check_replace(output, loaded.fleet.name, force)
     started = time.monotonic()
     err = err_console()
-    show_progress = not as_json and sys.stderr.isatty()
+    show_progress = not as_json and sys.stderr is not None and sys.stderr.isatty()
 
     def progress(cost: float, bound: float, seconds: float) -> None:
         if show_progress and time.monotonic() - started > 1.0:
