@@ -37,7 +37,7 @@ def _paid_gpus(plan) -> int:
     return sum(len(node.gpus) for node in plan.nodes)
 
 
-def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None) -> dict:
+def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None, patterns: bool = False) -> dict:
     """Generate, solve and verify one size in this process; the measurements as a JSON-able dict."""
     from planner.placement import place
     from planner.problem import PRICE_SCALE, build_problem
@@ -48,7 +48,7 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     greedy_solve, cpsat_solve = get_solver("greedy"), get_solver("cp-sat")
 
     limit = time_limit_s if time_limit_s is not None else SIZES[size].time_limit_s
-    out: dict = {"size": size, "seed": seed, "time_limit_s": limit}
+    out: dict = {"size": size, "seed": seed, "time_limit_s": limit, "patterns": patterns}
     t0 = time.perf_counter()
     text = generate(size, seed)
     loaded = parse_fleet(text, f"<bench {size} seed {seed}>")
@@ -78,6 +78,8 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
         seed=settings.seed,
         relative_gap=settings.relative_gap,
         warm_start=g if g.status != "infeasible" else None,
+        highs=settings.highs,
+        patterns=patterns or settings.patterns,
     )
     t4 = time.perf_counter()
     out["cpsat_s"] = round(t4 - t3, 3)
@@ -128,10 +130,12 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     return out
 
 
-def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float) -> dict:
+def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float, patterns: bool = False) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.run", "--one", size, "--seed", str(seed), "--time-limit", str(limit)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    if patterns:
+        cmd += ["--patterns"]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     start = time.perf_counter()
@@ -231,12 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None,
                         help="solver seconds per size (default: S 10, M 9, L 55, XL 260)")
     parser.add_argument("--workers", type=int, default=None, help="CP-SAT workers (default: the fleet's, 0 → 1)")
+    parser.add_argument("--patterns", action="store_true", help="solve with solver.patterns: true (replica patterns in the HiGHS process)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON results file (default benchmarks/results.json)")
     parser.add_argument("--one", metavar="SIZE", help=argparse.SUPPRESS)  # child mode: one size, JSON on stdout
     args = parser.parse_args(argv)
 
     if args.one:
-        print(json.dumps(run_one(args.one, args.seed, args.time_limit, args.workers)), flush=True)
+        print(json.dumps(run_one(args.one, args.seed, args.time_limit, args.workers, args.patterns)), flush=True)
         return 0
 
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
@@ -248,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = args.time_limit if args.time_limit is not None else SIZES[size].time_limit_s
         print(f"[{size}] solving (time limit {limit:g} s) ...", file=sys.stderr, flush=True)
         # Generous: building, greedy, placement and verification come on top of the solver's time.
-        result = _child(size, args.seed, limit, args.workers, timeout=limit * 4 + 900)
+        result = _child(size, args.seed, limit, args.workers, timeout=limit * 4 + 900, patterns=args.patterns)
         results.append(result)
         print(table([result]).splitlines()[-1], file=sys.stderr, flush=True)
         for which in ("verify", "greedy_verify"):

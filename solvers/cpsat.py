@@ -196,9 +196,9 @@ class _Race:
     limit is spent, like CP-SAT's cost stage (wall-clock only: the race is off in deterministic mode).
     """
 
-    def __init__(self, problem: PlanningProblem, enabled: bool, budget: _Budget, relative_gap: float, seed: int):
+    def __init__(self, problem: PlanningProblem, enabled: bool, budget: _Budget, relative_gap: float, seed: int, patterns: bool = False):
         self.problem, self.enabled, self.budget = problem, enabled, budget
-        self.relative_gap, self.seed = relative_gap, seed
+        self.relative_gap, self.seed, self.patterns = relative_gap, seed, patterns
         self.hint: CountSolution | None = None  # the best plan so far, HiGHS's MIP start
         self.run: HighsRun | None = None
         self.notes: list[str] = []
@@ -210,7 +210,7 @@ class _Race:
         if self.budget.used() < HIGHS_HEAD_START_S or left <= 1.0:
             return
         try:
-            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint)
+            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint, self.patterns)
         except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT alone
             self.enabled = False
             self.notes.append(f"HiGHS could not start ({type(exc).__name__}: {exc}); CP-SAT searched alone")
@@ -239,6 +239,7 @@ def solve(
     warm_start: CountSolution | None = None,
     progress: Callable[[float, float, float], None] | None = None,
     highs: bool = True,
+    patterns: bool = False,
     stop_requested: Callable[[], bool] = lambda: False,
     deterministic: bool = False,
 ) -> CountSolution:
@@ -252,7 +253,7 @@ def solve(
     budget = _Budget(time_limit_s, deterministic)
     if deterministic:
         out.notes.append("deterministic: the time limit counted CP-SAT's deterministic seconds (work), and HiGHS did not race")
-    race = _Race(problem, highs and not deterministic, budget, relative_gap, seed)
+    race = _Race(problem, highs and not deterministic, budget, relative_gap, seed, patterns)
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
     # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far. The
     # handler stays until HiGHS is cancelled (up to seconds), so a second press there still quits.

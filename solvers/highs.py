@@ -83,38 +83,52 @@ def _hint_values(v, hint: CountSolution) -> dict:
     return values
 
 
-# Fleets with at least this many workloads also get the replica-pattern stage (solvers/patterns.py):
-# there the count model's HiGHS stalls on replica rounding, while below it HiGHS alone does well
-# (the M benchmark's 40 workloads) and its short time limit leaves no room for a second stage.
-PATTERNS_MIN_WORKLOADS = 100
-# Shares of the child's time on such fleets: HiGHS on the full model (the bound, a first plan),
-# column generation, then HiGHS on the pattern pool. Measured on the L benchmark (README).
-FULL_SHARE, GENERATE_SHARE = 0.25, 0.4
+# Shares of the child's time with `solver.patterns`: HiGHS on the full model first (the bound the
+# plan reports, and the plan the patterns start from), then column generation, then HiGHS on the
+# pattern pool. If the full model has not improved on the warm start by then (its first plans can
+# take over 20 s at L), patterns would start from the warm start too, and do no better: the full
+# model runs again from the best plan for the rest of the time instead.
+FULL_SHARE, GENERATE_SHARE = 0.5, 0.25
+PATTERN_MIP_MIN_S = 3.0  # seconds the pattern MIP needs at least (its model build included)
 
 
 def solve_in_process(
-    problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None
+    problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None, patterns: bool = False
 ) -> CountSolution:
     """Minimise cost with HiGHS until the wall-clock `deadline` (time.time()); runs in the child.
-    On large fleets the full model gets the first part of the time (its bound is the one
-    reported), then the replica-pattern MIP looks for a cheaper plan from the best so far."""
-    if len(problem.demands) < PATTERNS_MIN_WORKLOADS:
+    With `patterns`, the full model gets the first half (its bound is the one reported), then the
+    replica-pattern MIP looks for a cheaper plan from the full model's."""
+    if not patterns:
         return _solve_full(problem, deadline, relative_gap, seed, hint)
-    from solvers import patterns
+    from solvers import patterns as replica_patterns
 
     start = time.time()
     span = max(deadline - start, 0.0)
     full = _solve_full(problem, start + FULL_SHARE * span, relative_gap, seed, hint)
     if full.status in ("optimal", "infeasible"):
         return full
-    best = full if full.cost_scaled is not None else hint
-    pool = patterns.generate(problem, start + (FULL_SHARE + GENERATE_SHARE) * span, [hint, full])
-    found = patterns.solve_restricted(problem, pool, deadline, seed, best)
-    found.notes.extend(full.notes)
-    if found.cost_scaled is None or (full.cost_scaled is not None and found.cost_scaled >= full.cost_scaled):
+    improved = full.cost_scaled is not None and (hint is None or hint.cost_scaled is None or full.cost_scaled < hint.cost_scaled)
+    if not improved:
+        again = _solve_full(problem, deadline, relative_gap, seed, full if full.cost_scaled is not None else hint)
+        if again.cost_scaled is None or (full.cost_scaled is not None and full.cost_scaled < again.cost_scaled):
+            again.fresh, again.kept, again.layouts, again.replicas = full.fresh, full.kept, full.layouts, full.replicas
+            again.cost_scaled, again.status = full.cost_scaled, full.status
+        bounds = [b for b in (full.bound_scaled, again.bound_scaled) if b is not None]
+        again.bound_scaled = (min(max(bounds), again.cost_scaled) if again.cost_scaled is not None else max(bounds)) if bounds else None
+        return again
+    try:
+        pool = replica_patterns.generate(problem, start + (FULL_SHARE + GENERATE_SHARE) * span, [hint, full])
+        if deadline - time.time() < PATTERN_MIP_MIN_S:
+            return full
+        found = replica_patterns.solve_restricted(problem, pool, deadline - 1.0, seed, full)
+    except Exception as exc:  # the full model's plan and bound must reach the parent regardless
+        full.notes.append(f"replica patterns failed ({type(exc).__name__}: {exc})")
         return full
+    if found.cost_scaled is None or found.cost_scaled >= full.cost_scaled:
+        return full
+    found.notes.extend(full.notes)
     found.solver = "highs-patterns"
-    found.bound_scaled = full.bound_scaled if full.bound_scaled is None else min(full.bound_scaled, found.cost_scaled)
+    found.bound_scaled = None if full.bound_scaled is None else min(full.bound_scaled, found.cost_scaled)
     return found
 
 
@@ -217,13 +231,13 @@ def _child_main() -> None:
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything native code prints goes to stderr, never into the answer
     try:
-        problem, deadline, relative_gap, seed, hint = _read_framed(0)
+        problem, deadline, relative_gap, seed, hint, patterns = _read_framed(0)
     except EOFError:
         os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
     threading.Thread(target=_exit_when_orphaned, args=(0,), name="lifeline", daemon=True).start()
     try:
-        result = solve_in_process(problem, deadline, relative_gap, seed, hint)
+        result = solve_in_process(problem, deadline, relative_gap, seed, hint, patterns)
     except BaseException as exc:  # reported to the parent, which carries on without HiGHS
         result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
     answer.write(_framed(result))
@@ -251,14 +265,16 @@ class HighsRun:
     there, writing its files twice. In its own session, a terminal's Ctrl-C never reaches it.
     """
 
-    def __init__(self, problem: PlanningProblem, limit_s: float, relative_gap: float, seed: int, hint: CountSolution | None):
+    def __init__(
+        self, problem: PlanningProblem, limit_s: float, relative_gap: float, seed: int, hint: CountSolution | None, patterns: bool = False
+    ):
         self.deadline = time.time() + limit_s
         self._closed = False
         self._answer: CountSolution | None = None
         self._answered = threading.Event()
         if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
             raise RuntimeError("no Python interpreter to run HiGHS in (frozen application)")
-        payload = _framed((problem, self.deadline, relative_gap, seed, hint))
+        payload = _framed((problem, self.deadline, relative_gap, seed, hint, patterns))
         # Its own session (process group on Windows): a terminal's Ctrl-C is the parent's to handle.
         isolated = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self._process = subprocess.Popen(

@@ -16,8 +16,10 @@ solved by HiGHS: every plan of this restricted model is a plan of the full model
 with exact integers), but its bound holds only for the patterns in the pool, so the bound a plan
 reports still comes from the full model (`solvers/highs.py`).
 
+Opt-in (`solver.patterns: true`; `solvers/highs.py` runs it after the full model's first half).
 Measured on the L benchmark fleet (seed 0, this 2-core machine): 18 s of column generation and 24 s
-of HiGHS on the pool gave $9,013.84/h; HiGHS on the full model for 55 s, $9,048.36/h.
+of HiGHS on the pool gave $9,013.84/h; HiGHS on the full model for 44 s, $9,048.36/h; 240 s and
+120 s, $8,997.96/h (README "Performance").
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ def generate(problem: PlanningProblem, deadline: float, known: list[CountSolutio
             if n <= var.ub() and n <= most:
                 add(w, {(p, res): n})
     while time.time() < deadline:
+        solver.SetTimeLimit(max(int((deadline - time.time()) * 1000), 1))  # an LP round must not overrun
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             break
         prices = {w: ({(p, res): link[w, p, res].dual_value() for p, res, _ in items}, convex[w].dual_value()) for w, items in reps.items()}

@@ -56,11 +56,10 @@ def test_pattern_stage_plans_are_plans_of_the_fleet():
     assert verify(place(problem, found), loaded) == []
 
 
-def test_large_fleets_race_the_pattern_stage_and_report_the_full_models_bound(monkeypatch):
+def test_the_pattern_stage_reports_the_full_models_bound_and_a_verified_plan():
     loaded = parse_fleet(generate("M", 0), "m.yaml")
     problem = build_problem(loaded)
-    monkeypatch.setattr(highs, "PATTERNS_MIN_WORKLOADS", 1)
-    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, greedy.solve(problem))
+    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, greedy.solve(problem), patterns=True)
     assert out.cost_scaled is not None and out.status == "feasible"
     assert out.bound_scaled is not None and out.bound_scaled <= out.cost_scaled
     out.time_limit_s = 12

@@ -280,6 +280,14 @@ class SolverSettings(StrictModel):
     # Race HiGHS (LP-based branch and cut, a second process) against CP-SAT for the cost stage
     # when CP-SAT has not proven optimality at once: much cheaper plans on large fleets.
     highs: bool = Field(True, description="race HiGHS against CP-SAT in a second process on fleets CP-SAT does not prove optimal at once")
+    # Replica patterns (solvers/patterns.py) in the HiGHS process: much cheaper plans on fleets of
+    # hundreds of workloads given minutes; off by default because with a minute or less the
+    # full model's own first plans can need all of it (generated L fleets, seeds 1 and 2).
+    patterns: bool = Field(
+        False,
+        description="after HiGHS's first half, look for cheaper plans over whole-replica patterns (price-and-branch); "
+        "for large fleets and time limits of minutes",
+    )
     # Reproducible plans even when the time limit ends the search (a nightly replan should not
     # flip between equal-cost plans): the limit then counts work, not seconds.
     deterministic: bool = Field(
