@@ -64,3 +64,25 @@ def test_the_pattern_stage_reports_the_full_models_bound_and_a_verified_plan():
     assert out.bound_scaled is not None and out.bound_scaled <= out.cost_scaled
     out.time_limit_s = 12
     assert verify(place(problem, out), loaded) == []
+
+
+def test_without_an_improved_plan_by_half_time_the_full_model_runs_again(monkeypatch):
+    """Patterns start from the full model's plan; with none better than the warm start by half
+    time they would start from the warm start too, so the full model gets the rest instead."""
+    from planner.solution import CountSolution
+
+    loaded = parse_fleet(generate("S", 0), "s.yaml")
+    problem = build_problem(loaded)
+    start = greedy.solve(problem)
+    calls = []
+
+    def fake_full(problem, deadline, relative_gap, seed, hint):
+        calls.append(hint)
+        out = CountSolution(status="feasible", solver="highs", cost_scaled=start.cost_scaled - (len(calls) - 1), bound_scaled=len(calls))
+        return out
+
+    monkeypatch.setattr(highs, "_solve_full", fake_full)
+    monkeypatch.setattr(patterns, "generate", lambda *a, **k: pytest.fail("patterns must not run"))
+    out = highs.solve_in_process(problem, time.time() + 2, 0.0, 0, start, patterns=True)
+    assert len(calls) == 2 and out.cost_scaled == start.cost_scaled - 1
+    assert out.bound_scaled == 2  # the higher of the two runs' bounds
