@@ -56,6 +56,20 @@ def check_output(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] 
     return directory
 
 
+def refuse_replacing(output: Path, force: bool, mark: str, what: str) -> None:
+    """An existing output is replaced only with --force or when its first 4 KB carry `mark`
+    (an earlier output of the same command: `what`). Pipes and devices replace nothing."""
+    if force or not output.is_file():
+        return
+    try:
+        with open(output, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+    except OSError:
+        head = ""
+    if mark not in head:
+        raise InputError([Problem(f"exists and is not {what}", "", None, "use --force to replace it, or another -o path", str(output))])
+
+
 def _is_special(target: Path) -> bool:
     """An existing output that is neither a regular file nor a directory (FIFO, device, socket)."""
     try:
@@ -67,7 +81,7 @@ def _is_special(target: Path) -> bool:
 
 def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
     target = Path(path)
-    check_output(target, inputs)
+    directory = check_output(target, inputs)  # inputs are compared resolved: a link to one is refused too
     if _is_special(target):
         try:
             with open(target, "w", encoding="utf-8") as handle:
@@ -75,9 +89,9 @@ def write_atomic(path: str | os.PathLike, text: str, inputs: tuple[str | os.Path
         except OSError as exc:
             raise _cannot_write(path, exc) from None
         return
-    if target.is_symlink():
+    if target.is_symlink():  # replace the file it points to, in that file's directory
         target = Path(os.path.realpath(target))
-    directory = check_output(target, inputs)
+        directory = target.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:

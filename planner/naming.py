@@ -13,11 +13,22 @@ from collections import Counter
 
 LABEL_MAX = 63
 _LABEL_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 OFF = "off"  # a GPU with MIG disabled (whole GPU, tensor-parallel member, or idle)
 
 
 def is_label_value(text: str) -> bool:
     return len(text) <= LABEL_MAX and bool(_LABEL_RE.match(text))
+
+
+def is_dns1123_label(text: str) -> bool:
+    """A DNS-1123 label (Kubernetes object names): at most 63 of [a-z0-9-], alphanumeric ends."""
+    return len(text) <= 63 and bool(_DNS1123_LABEL_RE.match(text))
+
+
+def is_dns1123_subdomain(text: str) -> bool:
+    """A DNS-1123 subdomain (Node names, label key prefixes): dot-separated labels, at most 253."""
+    return 0 < len(text) <= 253 and all(is_dns1123_label(part) for part in text.split("."))
 
 
 def short_profile(profile: str) -> str:

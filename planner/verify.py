@@ -41,6 +41,15 @@ def node_price(loaded: LoadedFleet, node_type: str, origin: str, name: str, inve
     return nt.count * loaded.catalog.gpu(nt.gpu).price_per_hour
 
 
+def verify_read_plan(plan: Plan, loaded: LoadedFleet) -> list[str]:
+    """`verify` for a plan read from a file, which may have been edited into something the checks
+    themselves trip over (a key missing from the fleet): that is one more finding, not a crash."""
+    try:
+        return verify(plan, loaded)
+    except (KeyError, ValueError, IndexError) as exc:
+        return [f"the plan does not match the fleet ({type(exc).__name__}: {exc})"]
+
+
 def verify(plan: Plan, loaded: LoadedFleet, perf: PerfModel | None = None) -> list[str]:
     perf = perf or PerfModel(loaded.fleet, loaded.catalog)
     fleet = loaded.fleet

@@ -110,12 +110,7 @@ def solve_in_process(
     improved = full.cost_scaled is not None and (hint is None or hint.cost_scaled is None or full.cost_scaled < hint.cost_scaled)
     if not improved:
         again = _solve_full(problem, deadline, relative_gap, seed, full if full.cost_scaled is not None else hint)
-        if again.cost_scaled is None or (full.cost_scaled is not None and full.cost_scaled < again.cost_scaled):
-            again.fresh, again.kept, again.layouts, again.replicas = full.fresh, full.kept, full.layouts, full.replicas
-            again.cost_scaled, again.status = full.cost_scaled, full.status
-        bounds = [b for b in (full.bound_scaled, again.bound_scaled) if b is not None]
-        again.bound_scaled = (min(max(bounds), again.cost_scaled) if again.cost_scaled is not None else max(bounds)) if bounds else None
-        return again
+        return _merged(again, full)
     try:
         pool = replica_patterns.generate(problem, start + (FULL_SHARE + GENERATE_SHARE) * span, [hint, full])
         if deadline - time.time() < PATTERN_MIP_MIN_S:
@@ -124,12 +119,21 @@ def solve_in_process(
     except Exception as exc:  # the full model's plan and bound must reach the parent regardless
         full.notes.append(f"replica patterns failed ({type(exc).__name__}: {exc})")
         return full
-    if found.cost_scaled is None or found.cost_scaled >= full.cost_scaled:
-        return full
-    found.notes.extend(full.notes)
     found.solver = "highs-patterns"
-    found.bound_scaled = None if full.bound_scaled is None else min(full.bound_scaled, found.cost_scaled)
-    return found
+    return _merged(full, found)
+
+
+def _merged(preferred: CountSolution, other: CountSolution) -> CountSolution:
+    """`preferred`'s plan unless `other` has a strictly cheaper one, with the higher of the two
+    proven bounds (a pattern MIP proves none) capped at that plan's cost, and both runs' notes."""
+    cheaper = other.cost_scaled is not None and (preferred.cost_scaled is None or other.cost_scaled < preferred.cost_scaled)
+    best, rest = (other, preferred) if cheaper else (preferred, other)
+    bounds = [b for b in (preferred.bound_scaled, other.bound_scaled) if b is not None]
+    best.bound_scaled = max(bounds) if bounds else None
+    if best.bound_scaled is not None and best.cost_scaled is not None:
+        best.bound_scaled = min(best.bound_scaled, best.cost_scaled)
+    best.notes.extend(note for note in rest.notes if note not in best.notes)
+    return best
 
 
 def _solve_full(

@@ -81,6 +81,14 @@ def cheapest_pattern(items: list[tuple[float, int, int, tuple]], target: int, fe
     return best_cost, {items[i][3]: n for i, n in enumerate(best) if n}
 
 
+def _replicas_by_workload(v) -> dict[int, list]:
+    """A count model's replica variables, per workload: (pool, resource, variable)."""
+    reps: dict[int, list] = {}
+    for (w, pool, res), var in v.rep.items():
+        reps.setdefault(w, []).append((pool, res, var))
+    return reps
+
+
 def _pattern_of(sol: CountSolution, w: int) -> Pattern:
     return {(pool, res): n for (wi, pool, res), n in sol.replicas.items() if wi == w and n}
 
@@ -112,9 +120,7 @@ def generate(problem: PlanningProblem, deadline: float, known: list[CountSolutio
     v = build(problem, _LpModel(solver), secondary=False)
     solver.Minimize(v.cost)
     capacity = {(w, str(c.resource)): c.capacity for (w, _), cs in problem.candidates.items() for c in cs}
-    reps: dict[int, list] = {}
-    for (w, pool, res), var in v.rep.items():
-        reps.setdefault(w, []).append((pool, res, var))
+    reps = _replicas_by_workload(v)
     # Each workload's replicas = a convex combination of its patterns: one row per replica
     # variable (rep - Σ pattern·λ = 0) and one per workload (Σ λ = 1).
     link = {}
@@ -181,9 +187,7 @@ def solve_restricted(
     v = build(problem, wrapper, secondary=False)
     wrapper.model.minimize(v.cost)
     chosen: dict = {}
-    reps: dict[int, list] = {}
-    for (w, pool, res), var in v.rep.items():
-        reps.setdefault(w, []).append((pool, res, var))
+    reps = _replicas_by_workload(v)
     for w, items in reps.items():
         options = patterns.get(w, [])
         picks = [wrapper.model.add_binary_variable(name=f"pattern_w{w}_{j}") for j in range(len(options))]

@@ -74,36 +74,15 @@ def _fleet_path(plan, plan_path: Path, fleet: Optional[Path], as_json: bool) -> 
     )
 
 
-def _check_replace(output: Path, force: bool) -> None:
-    """An existing output is replaced only with --force or when it is an earlier export."""
-    from planner.emit.common import EXPORT_MARK
-    from planner.errors import InputError, Problem
-
-    if force or not output.is_file():
-        return
-    try:
-        with open(output, encoding="utf-8", errors="replace") as handle:
-            head = handle.read(4096)
-    except OSError:
-        head = ""
-    if EXPORT_MARK not in head:
-        raise InputError(
-            [Problem("exists and is not an earlier mig-plan export", "", None, "use --force to replace it, or another -o path", str(output))]
-        )
-
-
 def _refuse_unverified(plan, plan_file: Path, loaded, fleet_path: Path) -> None:
     """Operators apply what export writes: a plan that does not hold against the fleet file it
     was solved from (edited by hand), or that belongs to another fleet, is refused with the
     verifier's findings. Against a fleet file edited since (a price, a measured profile, a node
     released), the findings are warnings: the reviewed plan is still the one to export."""
     from planner.errors import InputError, Problem
-    from planner.verify import verify
+    from planner.verify import verify_read_plan
 
-    try:
-        issues = verify(plan, loaded)
-    except (KeyError, ValueError, IndexError) as exc:  # a plan too broken for the checks themselves
-        issues = [f"the plan does not match the fleet ({type(exc).__name__}: {exc})"]
+    issues = verify_read_plan(plan, loaded)
     if not issues:
         return
     if loaded.sha256 != plan.fleet_sha256 and plan.fleet == loaded.fleet.name:
@@ -129,9 +108,9 @@ def export(
     as_json: bool = JSON_OPTION,
 ) -> None:
     from planner.emit import k8s, labels, migparted
-    from planner.emit.common import ExportError
+    from planner.emit.common import EXPORT_MARK, ExportError
     from planner.errors import InputError, Problem
-    from planner.fileio import check_output, write_atomic
+    from planner.fileio import check_output, refuse_replacing, write_atomic
     from planner.plan import load_plan
     from planner.spec import load_fleet
 
@@ -139,7 +118,7 @@ def export(
     fleet_path = _fleet_path(plan, plan_file, fleet, as_json)
     if output is not None:
         check_output(output, (plan_file, fleet_path))
-        _check_replace(output, force)
+        refuse_replacing(output, force, EXPORT_MARK, "an earlier mig-plan export")
     loaded = load_fleet(fleet_path)
     warn_if_fleet_changed(
         fleet_path, loaded, plan, "exporting the plan as it is, with this fleet file's GPU data and serving settings"

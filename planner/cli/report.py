@@ -19,7 +19,7 @@ def _catalog_for(plan, plan_path: Path):
     from planner.errors import InputError
     from planner.plan import fleet_candidates
     from planner.spec import load_fleet
-    from planner.verify import verify
+    from planner.verify import verify_read_plan
 
     for candidate in fleet_candidates(plan, plan_path):
         if candidate.is_file():
@@ -33,35 +33,16 @@ def _catalog_for(plan, plan_path: Path):
                 )
                 break
             warn_if_fleet_changed(candidate, loaded, plan, "the report shows the plan as it was solved")
-            try:
-                issues = verify(plan, loaded)
-            except (KeyError, ValueError, IndexError) as exc:
-                issues = [f"{type(exc).__name__}: {exc}"]
+            issues = verify_read_plan(plan, loaded)
             if issues:
                 more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
                 err_console().print(
-                    f"warning: the plan does not hold against {candidate}: {issues[0]}{more}; `mig-plan export` will refuse it",
+                    f"warning: the plan does not hold against {candidate}: {issues[0]}{more}; `mig-plan export` refuses such a plan against the fleet file it was solved from",
                     markup=False,
                     soft_wrap=True,
                 )
             return loaded.catalog, candidate
     return load_catalog(), None
-
-
-def _check_replace(output: Path, force: bool) -> None:
-    """An existing output is replaced only with --force or when it is an earlier report."""
-    from planner.emit.report import GENERATOR
-    from planner.errors import InputError, Problem
-
-    if force or not output.is_file():
-        return
-    try:
-        with open(output, encoding="utf-8", errors="replace") as handle:
-            head = handle.read(4096)
-    except OSError:
-        head = ""
-    if f'<meta name="generator" content="{GENERATOR}">' not in head:
-        raise InputError([Problem("exists and is not an earlier mig-plan report", "", None, "use --force to replace it, or another -o path", str(output))])
 
 
 @handles_errors
@@ -72,14 +53,14 @@ def report(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write an HTML report of a plan: node drawings, cost, headroom, changes. Opens offline."""
-    from planner.emit.report import group_nodes, render_report
-    from planner.fileio import refuse_input_overwrite, write_atomic
+    from planner.emit.report import GENERATOR_MARK, group_nodes, render_report
+    from planner.fileio import refuse_input_overwrite, refuse_replacing, write_atomic
     from planner.plan import load_plan
 
     plan = load_plan(plan_file)
     target = output if output is not None else plan_file.with_name(plan_file.stem + ".html")
     refuse_input_overwrite(target, (plan_file,))
-    _check_replace(target, force)
+    refuse_replacing(target, force, GENERATOR_MARK, "an earlier mig-plan report")
     catalog, fleet_path = _catalog_for(plan, plan_file)
     inputs = (plan_file,) if fleet_path is None else (plan_file, fleet_path)
     refuse_input_overwrite(target, inputs)

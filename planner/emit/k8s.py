@@ -34,14 +34,13 @@ from planner.emit.common import (
     LABEL_PREFIX,
     ExportError,
     dns_label,
-    is_dns1123_label,
     is_label_key,
     mig_resource,
     plan_label,
     plan_revision,
 )
 from planner.emit.yamltext import FlowList, multi_doc
-from planner.naming import is_label_value, short_profile
+from planner.naming import is_dns1123_label, is_label_value, short_profile
 from planner.plan import Plan
 from planner.spec import LoadedFleet
 

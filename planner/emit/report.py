@@ -34,7 +34,10 @@ LANE_W = 12  # one tensor-parallel bracket lane
 TP_LABEL_W = 110
 CHAR_W = 5.9  # average width of a 10.5 px sans-serif character
 
-GENERATOR = "mig-plan report"  # marks a file as a report: `mig-plan report` replaces those without --force
+GENERATOR = "mig-plan report"
+# Marks a file as a report: `mig-plan report` replaces those without --force.
+GENERATOR_MARK = f'<meta name="generator" content="{GENERATOR}">'
+
 NAMES_INLINE = 6  # name ranges shown before the rest fold into <details>
 
 
@@ -738,7 +741,7 @@ def render_report(plan: Plan, catalog=None) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="generator" content="{GENERATOR}">'
+        f"{GENERATOR_MARK}"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(plan.fleet)} — mig-plan report</title><style>{CSS}</style></head>\n"
         f"<body>\n{body}\n</body></html>\n"

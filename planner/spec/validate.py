@@ -7,14 +7,13 @@ the catalog with the fleet's own GPUs and prices, and the inventory with pools e
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass, field
 from typing import Any
 
 from planner import mig
 from planner.catalog import Catalog, Gpu, UnknownGpu, normalize_gpu_name
 from planner.errors import Problem, yaml_path
+from planner.naming import is_dns1123_subdomain
 from planner.resources import Resource, ResourceSyntaxError, parse_resource
 from planner.spec.errors import suggest
 from planner.spec.models import Fleet, Node
@@ -276,14 +275,14 @@ def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker
         gpu = catalog.gpu(nt.gpu) if nt.gpu in catalog else None
         today = _today_layouts(node, loc, gpu, nt.count, check)
         names = [node.name] if node.name is not None else [f"{node.pool}-{k}" for k in range(node.node_count)]
-        if names and not _is_node_name(names[0]):
+        if names and not is_dns1123_subdomain(names[0]):
             # Exports address nodes by name (kubectl label node NAME, Node patches); the API server
             # accepts only DNS-1123 subdomains as Node names, so a name outside that is a typo.
             key = "name" if node.name is not None else "pool"
             check.add(
                 loc + (key,),
                 f"'{getattr(node, key)}' cannot be a Kubernetes node name",
-                "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+                "lowercase letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit and at most 63 long, 253 in all",
             )
             continue
         for name in names:
@@ -294,13 +293,6 @@ def _check_inventory(fleet: Fleet, catalog: Catalog, types: dict, check: Checker
         check,
     )
     return nodes
-
-
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-def _is_node_name(name: str) -> bool:
-    return len(name) <= 253 and bool(_DNS1123_SUBDOMAIN.match(name))
 
 
 def _check_market(fleet: Fleet, check: Checker) -> None:
