@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.generate import SIZES, generate, offered_gpus
+from planner.spec.models import PATTERNS_AUTO_MIN_WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
@@ -37,7 +38,7 @@ def _paid_gpus(plan) -> int:
     return sum(len(node.gpus) for node in plan.nodes)
 
 
-def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None, patterns: bool = False) -> dict:
+def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None, patterns: bool | None = None) -> dict:
     """Generate, solve and verify one size in this process; the measurements as a JSON-able dict."""
     from planner.placement import place
     from planner.problem import PRICE_SCALE, build_problem
@@ -48,12 +49,14 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     greedy_solve, cpsat_solve = get_solver("greedy"), get_solver("cp-sat")
 
     limit = time_limit_s if time_limit_s is not None else SIZES[size].time_limit_s
-    out: dict = {"size": size, "seed": seed, "time_limit_s": limit, "patterns": patterns}
+    out: dict = {"size": size, "seed": seed, "time_limit_s": limit}
     t0 = time.perf_counter()
     text = generate(size, seed)
     loaded = parse_fleet(text, f"<bench {size} seed {seed}>")
     settings = loaded.fleet.solver
     workers = settings.workers if workers is None else workers
+    # --patterns / --no-patterns override the fleet's setting (auto: by the number of workloads).
+    out["patterns"] = patterns if patterns is not None else settings.uses_patterns(len(loaded.fleet.workloads))
     out["gpus_offered"] = offered_gpus(size, seed)
     out["workloads"] = len(loaded.fleet.workloads)
     t1 = time.perf_counter()
@@ -79,7 +82,7 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
         relative_gap=settings.relative_gap,
         warm_start=g if g.status != "infeasible" else None,
         highs=settings.highs,
-        patterns=patterns or settings.patterns,
+        patterns=out["patterns"],
     )
     t4 = time.perf_counter()
     out["cpsat_s"] = round(t4 - t3, 3)
@@ -130,12 +133,12 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     return out
 
 
-def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float, patterns: bool = False) -> dict:
+def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float, patterns: bool | None = None) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.run", "--one", size, "--seed", str(seed), "--time-limit", str(limit)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
-    if patterns:
-        cmd += ["--patterns"]
+    if patterns is not None:
+        cmd += ["--patterns" if patterns else "--no-patterns"]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     start = time.perf_counter()
@@ -235,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None,
                         help="solver seconds per size (default: S 10, M 9, L 55, XL 260)")
     parser.add_argument("--workers", type=int, default=None, help="CP-SAT workers (default: the fleet's, 0 → 1)")
-    parser.add_argument("--patterns", action="store_true", help="solve with solver.patterns: true (replica patterns in the HiGHS process)")
+    parser.add_argument(
+        "--patterns",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="replica patterns in the HiGHS process on (--patterns) or off (--no-patterns); default: the fleet's "
+        f"solver.patterns, auto (on from {PATTERNS_AUTO_MIN_WORKLOADS} workloads: L and XL)",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON results file (default benchmarks/results.json)")
     parser.add_argument("--one", metavar="SIZE", help=argparse.SUPPRESS)  # child mode: one size, JSON on stdout
     args = parser.parse_args(argv)

@@ -65,7 +65,7 @@ def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) ->
             seed=settings.seed,
             relative_gap=settings.relative_gap,
             highs=settings.highs,
-            patterns=settings.patterns,
+            patterns=settings.uses_patterns(len(problem.demands)),
             deterministic=settings.deterministic,
             warm_start=greedy if greedy.status != "infeasible" else None,
             progress=progress,

@@ -41,6 +41,9 @@ class CountModel:
     cost: object = None
     changes: object = None
     distinct: object = None
+    # Rows whose duals price the resources (a back end's `add` may return a handle; else None):
+    supply_rows: dict = field(default_factory=dict)  # (pool, resource) -> replicas <= supply
+    slot_rows: dict = field(default_factory=dict)  # pool -> memory slots used <= slots paid
 
     def paired(self, sol: CountSolution) -> tuple[tuple[dict, dict], ...]:
         """Each variable table with the solution field holding its values (same keys)."""
@@ -151,17 +154,17 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
         if demand.spread:
             model.add(sum(hosts) >= 2)
     for key, reps in users.items():
-        model.add(sum(reps) <= sum(supply[key]))
+        v.supply_rows[key] = model.add(sum(reps) <= sum(supply[key]))
     # Valid cut, redundant for the integer model: the memory slots the replicas of a pool take
     # never exceed its GPUs' slots. Explicit as one row, it gives the LP-based cut generators an
     # aggregate knapsack to strengthen, which the per-layout rows hide.
     slot_use: dict[int, list] = {}
     for (wi, pool, res), r in v.rep.items():
-        slot_use.setdefault(pool, []).append(_slots(problem, res) * r)
+        slot_use.setdefault(pool, []).append(resource_slots(problem, res) * r)
     for pool, members in pools.items():
         if pool in slot_use:
             per_node = _slots_per_gpu(problem, members[0].gpu) * members[0].gpus_per_node
-            model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
+            v.slot_rows[pool] = model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
     v.changes = sum(
@@ -245,7 +248,7 @@ def _slots_per_gpu(problem: PlanningProblem, gpu: str) -> int:
     return geometry.slots if geometry is not None else 1
 
 
-def _slots(problem: PlanningProblem, res: str) -> int:
+def resource_slots(problem: PlanningProblem, res: str) -> int:
     """Memory slots a resource takes (a whole GPU takes all of them)."""
     gpu, _, tail = res.partition("/")
     per_gpu = _slots_per_gpu(problem, gpu)

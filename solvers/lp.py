@@ -24,12 +24,13 @@ class _LpModel:
     def int_var(self, lb: int, ub: int, name: str):
         return self.solver.NumVar(lb, ub, name)
 
-    def add(self, constraint) -> None:
+    def add(self, constraint):
+        """The row (its handle, for its dual), or None for a constant constraint."""
         if isinstance(constraint, bool):
             if not constraint:
                 self.solver.Add(self.solver.NumVar(1, 1, "") <= 0)
-            return
-        self.solver.Add(constraint)
+            return None
+        return self.solver.Add(constraint)
 
 
 @dataclass

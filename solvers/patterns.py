@@ -6,24 +6,28 @@ count model branches on one replica count at a time and stalls. Here a workload'
 chosen as one *pattern* — an integer replica count per resource that meets its target — and the
 MIP picks one pattern per workload (a binary each), which lets HiGHS branch on whole choices.
 
-The patterns come from column generation on the count model's LP relaxation (Dantzig–Wolfe by
-workload): the LP, with each workload's replicas a convex combination of its patterns so far,
-prices every resource; a small exact search per workload (`cheapest_pattern`, a knapsack cover)
-finds the pattern those prices favour most, and it joins the pool if it would lower the LP's cost.
-The pool starts with the plans already known (greedy, HiGHS's) and one single-resource pattern
-per candidate. Then the count model, with `rep[w,p,r] = Σ pattern[r] × chosen[w,pattern]`, is
-solved by HiGHS: every plan of this restricted model is a plan of the full model (checked again
-with exact integers), but its bound holds only for the patterns in the pool, so the bound a plan
-reports still comes from the full model (`solvers/highs.py`).
+Where the patterns come from (`lp_priced`): the count model's LP relaxation prices every resource
+of every pool (the duals of its supply and memory-slot rows); for each workload, an exact
+depth-first knapsack-cover search (`cheapest_patterns`) returns the few integer patterns those
+prices make cheapest. The plans already known (greedy's, HiGHS's) join the pool, so the MIP can
+start from the best of them. Then the count model, with `rep[w,p,r] = Σ pattern[r] × chosen[w,j]`,
+is solved by HiGHS (`solve_restricted`): every plan of this restricted model is a plan of the full
+model (checked again with exact integers), but its bound holds only for the patterns in the pool,
+so the bound a plan reports still comes from the full model (`solvers/highs.py`).
 
-Opt-in (`solver.patterns: true`; `solvers/highs.py` runs it after the full model's first half).
-Measured on the L benchmark fleet (seed 0, this 2-core machine): 18 s of column generation and 24 s
-of HiGHS on the pool gave $9,013.84/h; HiGHS on the full model for 44 s, $9,048.36/h; 240 s and
-120 s, $8,997.96/h (README "Performance").
+Why one pricing round at the LP's prices rather than column generation to convergence: measured on
+the L benchmark fleets (this 2-core machine), the LP's prices give the better pools. Column
+generation (Dantzig–Wolfe by workload) had its master at $9,019/h after 45 s on seed 0, above
+the plans the MIP finds, and the pools it grows slow the MIP down: 6 s of it after the LP-priced
+patterns took seed 1 from $8,711.92 to $8,744.24 and seed 2 from $9,133.04 to $9,147.40, for the
+same total time. Ten patterns per workload at the LP's prices, with HiGHS's plan from the first
+half, gave $8,997.96, $8,702.52 and $9,124.32 on seeds 0–2 in 25 s of pattern MIP (HiGHS on the
+full model for 55 s: $9,048.36, $8,729.08, $9,175.48).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from datetime import timedelta
@@ -32,41 +36,49 @@ from ortools.linear_solver import pywraplp
 
 from planner.problem import PlanningProblem
 from planner.solution import CountSolution
-from solvers.countmodel import build
+from solvers.countmodel import build, resource_slots
 from solvers.lp import _LpModel
 
-# A pricing search that visits more nodes than this returns the best pattern found so far: any
-# pattern meeting the target is valid, and one workload must not hold up the whole round.
+# A pricing search that visits more nodes than this returns the best patterns found so far: any
+# pattern meeting the target is valid, and one workload must not hold up the whole pool.
 PRICING_NODE_LIMIT = 20_000
-REDUCED_COST_EPS = 1e-6  # scaled cost units: patterns must lower the LP's cost by more than this
+# Patterns per workload at the LP's prices. L benchmark fleet, seeds 1 and 2, 25 s of pattern MIP:
+# 3 gave $8,719.20 and $9,133.10, 5 $8,711.92 and $9,133.04, 10 $8,702.52 and $9,124.32.
+PATTERNS_PER_WORKLOAD = 10
 
 Pattern = dict  # (pool, resource) -> replicas
 
 
-def cheapest_pattern(items: list[tuple[float, int, int, tuple]], target: int, fewest: int, most: int) -> tuple[float, Pattern]:
-    """The cheapest integer replica counts meeting a target: minimise Σ price·x subject to
-    Σ capacity·x >= target, fewest <= Σ x <= most, 0 <= x <= bound. `items` are
-    (price, capacity, bound, key); prices below zero count as zero (they are LP prices, and a free
-    replica adds nothing a cheaper pattern would not). Depth-first, best price per capacity first,
-    pruned by the fractional (knapsack) bound; (inf, {}) when no pattern exists."""
+def cheapest_patterns(items: list[tuple[float, int, int, tuple]], target: int, fewest: int, most: int, k: int = 1) -> list[tuple[float, Pattern]]:
+    """The k cheapest integer replica counts meeting a target, cheapest first: minimise
+    Σ price·x subject to Σ capacity·x >= target, fewest <= Σ x <= most, 0 <= x <= bound. `items`
+    are (price, capacity, bound, key); prices below zero count as zero (they are LP prices, and a
+    free replica adds nothing a cheaper pattern would not). Depth-first, best price per capacity
+    first, pruned by the fractional (knapsack) bound against the k-th best so far; [] when no
+    pattern exists. Patterns stop growing once they cover the target (only minimal ones count)."""
     items = sorted(((max(price, 0.0), cap, bound, key) for price, cap, bound, key in items if cap > 0 and bound > 0), key=lambda it: (it[0] / it[1], it[3]))
-    best_cost, best = math.inf, None
+    found: list[tuple[float, int, list[int]]] = []  # a max-heap on cost: (-cost, order, counts)
     counts = [0] * len(items)
     ratio_from = [min((it[0] / it[1] for it in items[i:]), default=0.0) for i in range(len(items) + 1)]
     nodes = 0
 
+    def worst() -> float:
+        return -found[0][0] if len(found) >= k else math.inf
+
     def search(i: int, covered: int, count: int, cost: float) -> None:
-        nonlocal best_cost, best, nodes
+        nonlocal nodes
         nodes += 1
-        if nodes > PRICING_NODE_LIMIT and best is not None:
+        if nodes > PRICING_NODE_LIMIT and found:
             return
         if covered >= target and count >= fewest:
-            if cost < best_cost:
-                best_cost, best = cost, list(counts)
+            if cost < worst():
+                heapq.heappush(found, (-cost, nodes, list(counts)))
+                if len(found) > k:
+                    heapq.heappop(found)
             return
         if i == len(items) or count >= most:
             return
-        if cost + max(target - covered, 0) * ratio_from[i] >= best_cost:
+        if cost + max(target - covered, 0) * ratio_from[i] >= worst():
             return
         price, cap, bound, _ = items[i]
         top = min(bound, max(-(-max(target - covered, 0) // cap), fewest - count), most - count)
@@ -76,9 +88,7 @@ def cheapest_pattern(items: list[tuple[float, int, int, tuple]], target: int, fe
         counts[i] = 0
 
     search(0, 0, 0, 0.0)
-    if best is None:
-        return math.inf, {}
-    return best_cost, {items[i][3]: n for i, n in enumerate(best) if n}
+    return [(-neg, {items[i][3]: n for i, n in enumerate(best) if n}) for neg, _, best in sorted(found, reverse=True)]
 
 
 def _replicas_by_workload(v) -> dict[int, list]:
@@ -112,65 +122,43 @@ class _Pool:
         return len(self._seen)
 
 
-def generate(problem: PlanningProblem, deadline: float, known: list[CountSolution]) -> dict[int, list[Pattern]]:
-    """Patterns per workload by column generation until `deadline` (time.time()) or until no
-    pattern would lower the LP's cost. `known` plans (greedy, HiGHS's) seed the pool, so that the
-    restricted MIP can start from the best of them."""
+def lp_priced(problem: PlanningProblem, known: list[CountSolution | None], deadline: float, per_workload: int = PATTERNS_PER_WORKLOAD) -> dict[int, list[Pattern]]:
+    """Each workload's patterns: those of the `known` plans, then its `per_workload` cheapest at the
+    LP relaxation's resource prices. If the LP is not solved by `deadline`, the known ones only."""
+    pool = _Pool()
+    for w in range(len(problem.demands)):
+        for sol in known:
+            if sol is not None and sol.cost_scaled is not None:
+                pool.add(w, _pattern_of(sol, w))
+    if time.time() >= deadline:
+        return pool.patterns
     solver = pywraplp.Solver.CreateSolver("GLOP")
     v = build(problem, _LpModel(solver), secondary=False)
     solver.Minimize(v.cost)
+    solver.SetTimeLimit(max(int((deadline - time.time()) * 1000), 1))
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return pool.patterns
+
+    # A replica's price is what its resource costs at the margin: the dual of the pool's supply row
+    # for that resource plus its memory slots at the dual of the pool's slot row (both rows are
+    # "<=", so their duals are <= 0 when minimising). The workload's own rows (its target, its
+    # replica counts) are left out: every pattern meets them by construction.
+    def dual(row) -> float:
+        return row.dual_value() if row is not None else 0.0
+
     capacity = {(w, str(c.resource)): c.capacity for (w, _), cs in problem.candidates.items() for c in cs}
-    reps = _replicas_by_workload(v)
-    # Each workload's replicas = a convex combination of its patterns: one row per replica
-    # variable (rep - Σ pattern·λ = 0) and one per workload (Σ λ = 1).
-    link = {}
-    convex = {}
-    for w, items in reps.items():
-        convex[w] = solver.Constraint(1, 1)
-        for pool, res, var in items:
-            row = solver.Constraint(0, 0)
-            row.SetCoefficient(var, 1)
-            link[w, pool, res] = row
-    pool = _Pool()
-
-    def add(w: int, pattern: Pattern) -> bool:
-        if not pool.add(w, pattern):
-            return False
-        weight = solver.NumVar(0, 1, "")
-        convex[w].SetCoefficient(weight, 1)
-        for (p, res), n in pattern.items():
-            link[w, p, res].SetCoefficient(weight, -n)
-        return True
-
-    limits = {}
-    for w, items in reps.items():
+    for w, items in sorted(_replicas_by_workload(v).items()):
+        if time.time() >= deadline:
+            break
         demand = problem.demands[w]
         fewest = max(demand.min_replicas, 2 if demand.spread else 0)
         most = demand.max_replicas if demand.max_replicas is not None else 1 << 40
-        limits[w] = (fewest, most)
-        for sol in known:
-            if sol is not None and sol.cost_scaled is not None:
-                add(w, _pattern_of(sol, w))
-        for p, res, var in items:
-            n = max(-(-demand.target_scaled // capacity[w, res]), fewest)
-            if n <= var.ub() and n <= most:
-                add(w, {(p, res): n})
-    while time.time() < deadline:
-        solver.SetTimeLimit(max(int((deadline - time.time()) * 1000), 1))  # an LP round must not overrun
-        if solver.Solve() != pywraplp.Solver.OPTIMAL:
-            break
-        prices = {w: ({(p, res): link[w, p, res].dual_value() for p, res, _ in items}, convex[w].dual_value()) for w, items in reps.items()}
-        added = 0
-        for w, items in reps.items():
-            if time.time() >= deadline:
-                break
-            price, base = prices[w]
-            offer = [(price[p, res], capacity[w, res], int(var.ub()), (p, res)) for p, res, var in items]
-            cost, pattern = cheapest_pattern(offer, problem.demands[w].target_scaled, *limits[w])
-            if pattern and cost - base < -REDUCED_COST_EPS and add(w, pattern):
-                added += 1
-        if not added:
-            break
+        offer = [
+            (-dual(v.supply_rows.get((p, res))) - resource_slots(problem, res) * dual(v.slot_rows.get(p)), capacity[w, res], int(var.ub()), (p, res))
+            for p, res, var in items
+        ]
+        for _, pattern in cheapest_patterns(offer, demand.target_scaled, fewest, most, k=per_workload):
+            pool.add(w, pattern)
     return pool.patterns
 
 

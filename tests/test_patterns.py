@@ -4,7 +4,6 @@ generation, and the pattern MIP's plans — valid plans of the full model, verif
 from __future__ import annotations
 
 import itertools
-import math
 import random
 import time
 
@@ -19,70 +18,103 @@ from solvers import greedy, highs, patterns
 
 
 def _brute_force(items, target, fewest, most):
-    best = (math.inf, None)
+    """Every pattern meeting the target and counts, by cost: [(cost, counts)]."""
+    out = []
     for counts in itertools.product(*(range(bound + 1) for _, _, bound, _ in items)):
         if sum(c * n for (_, c, _, _), n in zip(items, counts)) >= target and fewest <= sum(counts) <= most:
-            cost = sum(max(p, 0.0) * n for (p, _, _, _), n in zip(items, counts))
-            best = min(best, (cost, counts), key=lambda b: b[0])
-    return best[0]
+            out.append((sum(max(p, 0.0) * n for (p, _, _, _), n in zip(items, counts)), counts))
+    return sorted(out, key=lambda found: found[0])
 
 
 @pytest.mark.parametrize("seed", range(60))
-def test_cheapest_pattern_is_the_cheapest(seed):
+def test_cheapest_patterns_are_the_cheapest(seed):
     rng = random.Random(seed)
     items = [(rng.choice([rng.uniform(-1, 10), rng.uniform(0, 10), 0.0]), rng.randint(1, 9), rng.randint(0, 4), ("pool", f"r{i}")) for i in range(rng.randint(1, 4))]
     target = rng.randint(1, 30)
     fewest, most = rng.choice([(0, 99), (2, 99), (0, 3), (1, 2)])
-    cost, pattern = patterns.cheapest_pattern(items, target, fewest, most)
-    expected = _brute_force(items, target, fewest, most)
-    assert cost == pytest.approx(expected) or (cost == math.inf and expected == math.inf)
-    if pattern:
-        assert sum(dict((key, cap) for _, cap, _, key in items)[k] * n for k, n in pattern.items()) >= target
+    found = patterns.cheapest_patterns(items, target, fewest, most, k=3)
+    every = _brute_force(items, target, fewest, most)
+    if not every:
+        assert found == []
+        return
+    assert found and found[0][0] == pytest.approx(every[0][0])  # the first is the cheapest of all
+    costs = [cost for cost, _ in found]
+    assert costs == sorted(costs) and len(found) <= 3
+    capacity = {key: cap for _, cap, _, key in items}
+    price = {key: max(p, 0.0) for p, _, _, key in items}
+    bound = {key: b for _, _, b, key in items}
+    assert len({tuple(sorted(pattern.items())) for _, pattern in found}) == len(found)  # no repeats
+    for cost, pattern in found:
+        assert sum(capacity[k] * n for k, n in pattern.items()) >= target
         assert fewest <= sum(pattern.values()) <= most
+        assert all(0 < n <= bound[k] for k, n in pattern.items())
+        assert cost == pytest.approx(sum(price[k] * n for k, n in pattern.items()))
 
 
-def test_pattern_stage_plans_are_plans_of_the_fleet():
-    """Patterns for a generated M fleet, then the pattern MIP from greedy's plan: a cheaper plan
-    than greedy's that passes the exact check and, placed, the verifier."""
+def test_lp_priced_pool_holds_the_known_plans_and_gives_plans_of_the_fleet():
+    """Patterns for a generated M fleet at the LP's prices, then the pattern MIP from greedy's
+    plan: the pool starts with greedy's patterns, and the MIP's plan is cheaper than greedy's,
+    passes the exact check and, placed, the verifier."""
     loaded = parse_fleet(generate("M", 1), "m.yaml")
     problem = build_problem(loaded)
     start = greedy.solve(problem)
-    pool = patterns.generate(problem, time.time() + 4, [start])
-    assert all(pool.get(w) for w in range(len(problem.demands)))
+    pool = patterns.lp_priced(problem, [start], time.time() + 10, per_workload=5)
+    for w in range(len(problem.demands)):
+        assert pool[w][0] == patterns._pattern_of(start, w)
+        assert 2 <= len(pool[w]) <= 6  # greedy's and up to 5 at the LP's prices
     found = patterns.solve_restricted(problem, pool, time.time() + 6, 0, start)
-    assert found.cost_scaled is not None and found.cost_scaled <= start.cost_scaled
+    assert found.cost_scaled is not None and found.cost_scaled < start.cost_scaled
     assert found.bound_scaled is None  # the pool's bound is no bound on the fleet's cost
     found.time_limit_s = 10
     assert verify(place(problem, found), loaded) == []
 
 
+def test_without_the_lp_the_pool_is_the_known_plans():
+    loaded = parse_fleet(generate("S", 0), "s.yaml")
+    problem = build_problem(loaded)
+    start = greedy.solve(problem)
+    pool = patterns.lp_priced(problem, [start, None], time.time() - 1)  # no time left for the LP
+    assert pool == {w: [patterns._pattern_of(start, w)] for w in range(len(problem.demands))}
+
+
 def test_the_pattern_stage_reports_the_full_models_bound_and_a_verified_plan():
     loaded = parse_fleet(generate("M", 0), "m.yaml")
     problem = build_problem(loaded)
-    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, greedy.solve(problem), patterns=True)
-    assert out.cost_scaled is not None and out.status == "feasible"
+    start = greedy.solve(problem)
+    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, start, patterns=True)
+    assert out.cost_scaled is not None and out.cost_scaled < start.cost_scaled and out.status == "feasible"
     assert out.bound_scaled is not None and out.bound_scaled <= out.cost_scaled
     out.time_limit_s = 12
     assert verify(place(problem, out), loaded) == []
 
 
-def test_without_an_improved_plan_by_half_time_the_full_model_runs_again(monkeypatch):
-    """Patterns start from the full model's plan; with none better than the warm start by half
-    time they would start from the warm start too, so the full model gets the rest instead."""
+def test_patterns_start_from_the_warm_start_when_the_full_model_finds_no_plan(monkeypatch):
+    """The LP's prices do not need the full model's plan: with none (its first plans can take
+    over 20 s on L fleets), the pattern MIP still improves on the warm start."""
     from planner.solution import CountSolution
 
-    loaded = parse_fleet(generate("S", 0), "s.yaml")
+    loaded = parse_fleet(generate("M", 0), "m.yaml")
     problem = build_problem(loaded)
     start = greedy.solve(problem)
-    calls = []
+    monkeypatch.setattr(highs, "_solve_full", lambda *a, **k: CountSolution(status="unknown", solver="highs", bound_scaled=1))
+    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, patterns=True)
+    assert out.solver == "highs-patterns" and out.cost_scaled < start.cost_scaled
+    assert out.bound_scaled == 1  # the full model's bound, the only one there is
+    out.time_limit_s = 8
+    assert verify(place(problem, out), loaded) == []
 
-    def fake_full(problem, deadline, relative_gap, seed, hint):
-        calls.append(hint)
-        out = CountSolution(status="feasible", solver="highs", cost_scaled=start.cost_scaled - (len(calls) - 1), bound_scaled=len(calls))
-        return out
 
-    monkeypatch.setattr(highs, "_solve_full", fake_full)
-    monkeypatch.setattr(patterns, "generate", lambda *a, **k: pytest.fail("patterns must not run"))
-    out = highs.solve_in_process(problem, time.time() + 2, 0.0, 0, start, patterns=True)
-    assert len(calls) == 2 and out.cost_scaled == start.cost_scaled - 1
-    assert out.bound_scaled == 2  # the higher of the two runs' bounds
+def test_a_failing_pattern_stage_returns_the_full_models_plan(monkeypatch):
+    from planner.solution import CountSolution
+
+    problem = build_problem(parse_fleet(generate("S", 0), "s.yaml"))
+    start = greedy.solve(problem)
+    full = CountSolution(status="feasible", solver="highs", cost_scaled=start.cost_scaled, bound_scaled=1)
+    monkeypatch.setattr(highs, "_solve_full", lambda *a, **k: full)
+
+    def broken(*args, **kwargs):
+        raise MemoryError("pool too large")
+
+    monkeypatch.setattr(patterns, "lp_priced", broken)
+    out = highs.solve_in_process(problem, time.time() + 5, 0.0, 0, start, patterns=True)
+    assert out is full and out.notes == ["replica patterns failed (MemoryError: pool too large)"]

@@ -112,6 +112,17 @@ def test_gpu_aliases_resolve_to_canonical_names(spelling):
     assert loaded.fleet.profiles[0].resource == "H100-SXM5-80GB/tp2"
 
 
+@pytest.mark.parametrize(
+    ("setting", "workloads", "expected"),
+    [(None, 99, False), (None, 100, True), ("auto", 500, True), ("false", 500, False), ("true", 6, True)],
+)
+def test_replica_patterns_are_on_from_a_hundred_workloads_unless_set(setting, workloads, expected):
+    text = BASE if setting is None else mutate("profiles:\n", f"solver: {{patterns: {setting}}}\nprofiles:\n")
+    settings = parse_fleet(text).fleet.solver
+    assert settings.patterns == {None: "auto", "auto": "auto", "false": False, "true": True}[setting]
+    assert settings.uses_patterns(workloads) is expected
+
+
 def test_pools_expand_to_numbered_names():
     text = mutate("    count: 2\n", "    count: 4\n    labels: {zone: z}\n")
     inventory = parse_fleet(text).inventory
@@ -241,6 +252,12 @@ class Case:
 
 
 CASES = {
+    "patterns-not-a-choice": Case(
+        "profiles:\n", "solver: {patterns: maybe}\nprofiles:\n", "solver.patterns", "solver:", "patterns must be true, false or auto",
+    ),
+    "patterns-a-number": Case(
+        "profiles:\n", "solver: {patterns: 1}\nprofiles:\n", "solver.patterns", "solver:", "patterns must be true, false or auto",
+    ),
     # unknown keys, with "did you mean"
     "unknown-key-top-level": Case(
         "name: test-fleet\n", "name: test-fleet\nnodetypes: {}\n", "nodetypes", "nodetypes:",

@@ -272,6 +272,12 @@ class Objective(StrictModel):
     then: list[Literal["changes", "distinct_layouts"]] = Field(default_factory=lambda: ["changes", "distinct_layouts"])
 
 
+# `solver.patterns: auto` is on from this many workloads. Generated benchmark fleets, this 2-core
+# machine: L (200 workloads, 55 s) $9,048.36 -> $8,998.60 and XL (500, 260 s) gap 0.36 % -> 0.1 %
+# with patterns; M (40, 9 s) $597.96 -> $608.72, its full model needing all of its few seconds.
+PATTERNS_AUTO_MIN_WORKLOADS = 100
+
+
 class SolverSettings(StrictModel):
     time_limit_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     relative_gap: Annotated[float, Field(ge=0, lt=1)] = 0.0
@@ -281,12 +287,12 @@ class SolverSettings(StrictModel):
     # when CP-SAT has not proven optimality at once: much cheaper plans on large fleets.
     highs: bool = Field(True, description="race HiGHS against CP-SAT in a second process on fleets CP-SAT does not prove optimal at once")
     # Replica patterns (solvers/patterns.py) in the HiGHS process: much cheaper plans on fleets of
-    # hundreds of workloads given minutes; off by default because with a minute or less the
-    # full model's own first plans can need all of it (generated L fleets, seeds 1 and 2).
-    patterns: bool = Field(
-        False,
-        description="after HiGHS's first half, look for cheaper plans over whole-replica patterns (price-and-branch); "
-        "for large fleets and time limits of minutes",
+    # hundreds of workloads; "auto" turns them on from PATTERNS_AUTO_MIN_WORKLOADS workloads, below
+    # which HiGHS needs all of its time on the full model (README "Performance").
+    patterns: Any = Field(
+        "auto",
+        description="after HiGHS's first half, look for cheaper plans over whole-replica patterns priced by the LP "
+        f"(price-and-branch); auto: for fleets of {PATTERNS_AUTO_MIN_WORKLOADS} workloads or more",
     )
     # Reproducible plans even when the time limit ends the search (a nightly replan should not
     # flip between equal-cost plans): the limit then counts work, not seconds.
@@ -295,6 +301,17 @@ class SolverSettings(StrictModel):
         description="same fleet and seed, same plan, even when the time limit ends the search: time_limit_s counts "
         "CP-SAT's deterministic seconds (work; slower than the clock) and HiGHS does not race",
     )
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_choice(cls, value: Any) -> Any:
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError("patterns must be true, false or auto")
+
+    def uses_patterns(self, workloads: int) -> bool:
+        """Whether the replica-pattern stage runs for a fleet of `workloads` workloads."""
+        return workloads >= PATTERNS_AUTO_MIN_WORKLOADS if self.patterns == "auto" else self.patterns
 
 
 class Fleet(StrictModel):
