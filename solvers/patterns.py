@@ -176,6 +176,8 @@ def solve_restricted(
     wrapper.model.minimize(v.cost)
     chosen: dict = {}
     reps = _replicas_by_workload(v)
+    if any(not patterns.get(w) for w in reps):  # a workload without a pattern: no plan in this pool
+        return CountSolution(status="unknown", solver="highs-patterns")
     for w, items in reps.items():
         options = patterns.get(w, [])
         picks = [wrapper.model.add_binary_variable(name=f"pattern_w{w}_{j}") for j in range(len(options))]

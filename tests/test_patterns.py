@@ -118,3 +118,11 @@ def test_a_failing_pattern_stage_returns_the_full_models_plan(monkeypatch):
     monkeypatch.setattr(patterns, "lp_priced", broken)
     out = highs.solve_in_process(problem, time.time() + 5, 0.0, 0, start, patterns=True)
     assert out is full and out.notes == ["replica patterns failed (MemoryError: pool too large)"]
+
+
+def test_a_workload_without_patterns_leaves_the_pool_without_plans():
+    problem = build_problem(parse_fleet(generate("S", 0), "s.yaml"))
+    start = greedy.solve(problem)
+    pool = {w: [patterns._pattern_of(start, w)] for w in range(1, len(problem.demands))}  # none for workload 0
+    out = patterns.solve_restricted(problem, pool, time.time() + 5, 0, start)
+    assert out.cost_scaled is None and out.status == "unknown"
