@@ -344,3 +344,9 @@ def test_example_fleet_satisfies_the_schema(cli, example_fleet):
     data["workloadz"] = data.pop("workloads")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_schema_says_what_solver_patterns_accepts(cli):
+    patterns = _schema(cli)["$defs"]["SolverSettings"]["properties"]["patterns"]
+    assert patterns["default"] == "auto"
+    assert patterns["anyOf"] == [{"type": "boolean"}, {"const": "auto"}]

@@ -293,6 +293,7 @@ class SolverSettings(StrictModel):
         "auto",
         description="after HiGHS's first half, look for cheaper plans over whole-replica patterns priced by the LP "
         f"(price-and-branch); auto: for fleets of {PATTERNS_AUTO_MIN_WORKLOADS} workloads or more",
+        json_schema_extra={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
     )
     # Reproducible plans even when the time limit ends the search (a nightly replan should not
     # flip between equal-cost plans): the limit then counts work, not seconds.
