@@ -88,6 +88,9 @@ def _hint_values(v, hint: CountSolution) -> dict:
 # fleet, seed 0, got $9,024.84 against $8,997.96); the LP-priced pattern MIP gets the rest.
 FULL_SHARE = 0.5
 PATTERN_MIP_MIN_S = 3.0  # seconds the pattern MIP needs at least (its model build included)
+# Below this many seconds in all, half of them would leave the pattern MIP too little: the full
+# model gets them all.
+PATTERNS_MIN_SPAN_S = 2 * PATTERN_MIP_MIN_S + 1.0
 
 
 def solve_in_process(
@@ -97,20 +100,20 @@ def solve_in_process(
     With `patterns`, the full model gets the first half (its bound is the one reported), then the
     replica-pattern MIP looks for a cheaper plan, from the cheaper of the full model's and the
     warm start."""
-    if not patterns:
+    start = time.time()
+    if not patterns or deadline - start < PATTERNS_MIN_SPAN_S:
         return _solve_full(problem, deadline, relative_gap, seed, hint)
     from solvers import patterns as replica_patterns
 
-    start = time.time()
-    full = _solve_full(problem, start + FULL_SHARE * max(deadline - start, 0.0), relative_gap, seed, hint)
+    full = _solve_full(problem, start + FULL_SHARE * (deadline - start), relative_gap, seed, hint)
     if full.status in ("optimal", "infeasible"):
         return full
     known = [plan for plan in (full, hint) if plan is not None and plan.cost_scaled is not None]
+    best_known = min(known, key=lambda plan: plan.cost_scaled, default=None)
     try:
         pool = replica_patterns.lp_priced(problem, known, deadline - PATTERN_MIP_MIN_S)
-        if deadline - time.time() < PATTERN_MIP_MIN_S:
-            return full
-        best_known = min(known, key=lambda plan: plan.cost_scaled, default=None)
+        if deadline - time.time() < PATTERN_MIP_MIN_S:  # the LP took the pattern MIP's time
+            return _merged(full, _solve_full(problem, deadline, relative_gap, seed, best_known))
         found = replica_patterns.solve_restricted(problem, pool, deadline - 1.0, seed, best_known)
     except Exception as exc:  # the full model's plan and bound must reach the parent regardless
         full.notes.append(f"replica patterns failed ({type(exc).__name__}: {exc})")

@@ -116,7 +116,7 @@ def test_a_failing_pattern_stage_returns_the_full_models_plan(monkeypatch):
         raise MemoryError("pool too large")
 
     monkeypatch.setattr(patterns, "lp_priced", broken)
-    out = highs.solve_in_process(problem, time.time() + 5, 0.0, 0, start, patterns=True)
+    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, patterns=True)
     assert out is full and out.notes == ["replica patterns failed (MemoryError: pool too large)"]
 
 
@@ -126,3 +126,40 @@ def test_a_workload_without_patterns_leaves_the_pool_without_plans():
     pool = {w: [patterns._pattern_of(start, w)] for w in range(1, len(problem.demands))}  # none for workload 0
     out = patterns.solve_restricted(problem, pool, time.time() + 5, 0, start)
     assert out.cost_scaled is None and out.status == "unknown"
+
+
+def test_with_too_little_time_for_both_the_full_model_keeps_it_all(monkeypatch):
+    from planner.solution import CountSolution
+
+    problem = build_problem(parse_fleet(generate("S", 0), "s.yaml"))
+    deadlines = []
+    monkeypatch.setattr(highs, "_solve_full", lambda p, deadline, *a: deadlines.append(deadline) or CountSolution(status="feasible", solver="highs"))
+    monkeypatch.setattr(patterns, "lp_priced", lambda *a, **k: pytest.fail("no time for patterns"))
+    deadline = time.time() + highs.PATTERNS_MIN_SPAN_S - 0.5
+    highs.solve_in_process(problem, deadline, 0.0, 0, None, patterns=True)
+    assert deadlines == [deadline]
+
+
+def test_when_the_lp_takes_the_pattern_mips_time_the_full_model_gets_it_back(monkeypatch):
+    from planner.solution import CountSolution
+
+    problem = build_problem(parse_fleet(generate("S", 0), "s.yaml"))
+    deadlines = []
+
+    def full(p, deadline, *args):
+        deadlines.append(deadline)
+        return CountSolution(status="feasible", solver="highs", cost_scaled=10 - len(deadlines), bound_scaled=len(deadlines))
+
+    def slow_lp(problem, known, deadline):
+        time.sleep(max(deadline - time.time(), 0) + 0.2)  # past the point where the MIP could run
+        return {}
+
+    monkeypatch.setattr(highs, "_solve_full", full)
+    monkeypatch.setattr(patterns, "lp_priced", slow_lp)
+    monkeypatch.setattr(patterns, "solve_restricted", lambda *a, **k: pytest.fail("no time for the pattern MIP"))
+    monkeypatch.setattr(highs, "PATTERN_MIP_MIN_S", 0.2)  # shortened: the test waits out the LP's share
+    monkeypatch.setattr(highs, "PATTERNS_MIN_SPAN_S", 0.5)
+    deadline = time.time() + 1.0
+    out = highs.solve_in_process(problem, deadline, 0.0, 0, None, patterns=True)
+    assert len(deadlines) == 2 and deadlines[1] == deadline
+    assert out.cost_scaled == 8 and out.bound_scaled == 2  # the second run's plan, the higher bound
