@@ -902,6 +902,31 @@ def test_a_time_limit_that_is_no_number_of_seconds_is_bad_usage(value, tmp_path)
         assert "Infinity" not in result.stdout and "NaN" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "message", "command"),
+    [
+        (["solve", "{fleet}", "--bogus"], "No such option: --bogus", "mig-plan solve"),
+        (["solve"], "Missing argument 'fleet'.", "mig-plan solve"),
+        (["solvee"], "No such command 'solvee'", "mig-plan"),
+        (["compare", "{fleet}", "--time-limit", "abc"], "--time-limit", "mig-plan compare"),
+    ],
+)
+def test_usage_errors_with_json_are_json_on_stdout(args, message, command, tmp_path):
+    """Scripts that read --json get the problems shape for a bad command line too, exit 2."""
+    fleet = tmp_path / "f.yaml"
+    fleet.write_text(SMALL)
+    args = [str(fleet) if a == "{fleet}" else a for a in args]
+    result = cli(*args, "--json")
+    assert result.exit_code == 2, result.output
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is False and len(answer["problems"]) == 1
+    assert message in answer["problems"][0]["message"]
+    assert answer["problems"][0]["hint"] == f"see '{command} --help'"
+    assert message.split(":")[0] in result.stderr  # the usual message as well
+    plain = cli(*args)
+    assert plain.exit_code == 2 and plain.stdout == ""
+
+
 def test_a_closed_output_pipe_is_no_error_and_not_infeasible():
     """`mig-plan ... | head`: exit 141 (128 + SIGPIPE), not 1 ("no feasible plan"), no message."""
     proc = subprocess.Popen(_mig_plan("catalog"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
