@@ -28,7 +28,7 @@ from planner.solution import CountSolution
 class Backend(Protocol):
     def int_var(self, lb: int, ub: int, name: str) -> Any: ...
 
-    def add(self, constraint: Any) -> None: ...
+    def add(self, constraint: Any) -> Any: ...  # a handle on the row, where the back end has one
 
 
 @dataclass
