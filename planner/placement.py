@@ -271,6 +271,58 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
                 if positions:
                     heapq.heappush(heap, (hosted[node], positions[0], node))
             free[g, res] = [u for i, u in enumerate(pool) if i not in taken]
+    _repair_spread(problem, nodes, units)
+
+
+def _repair_spread(problem: PlanningProblem, nodes: list[_Node], units: list[_Unit]) -> None:
+    """Move a spread workload left on one node onto a second one, by swapping one of its units
+    with a unit of the same resource and pool on another node (free, or another workload's that
+    stays valid). Placing workloads one at a time can leave a late one only units on a single
+    node although the counts allow two: generated M fleet, seed 2, a pattern plan using every
+    whole H100 PCIe GPU of four nodes put both replicas of a spread workload on one."""
+    spread = {d.name for d in problem.demands if d.spread}
+    hosts: dict[str, Counter] = {}
+    for u in units:
+        if u.workload is not None:
+            hosts.setdefault(u.workload, Counter())[u.node] += 1
+    for demand in problem.demands:
+        name = demand.name
+        if name not in spread or len(hosts.get(name, ())) != 1:
+            continue
+        (only,) = hosts[name]
+        swap = _spread_swap(name, only, spread, hosts, nodes, units)
+        if swap is None:
+            continue  # no single swap helps; the verifier will say so
+        mine, theirs = swap
+        other = theirs.workload
+        mine.workload, theirs.workload = other, name
+        hosts[name][only] -= 1
+        hosts[name][theirs.node] += 1
+        if other is not None:
+            hosts[other][theirs.node] -= 1
+            hosts[other][only] += 1
+            hosts[other] += Counter()  # drop nodes left with no replica
+        hosts[name] += Counter()
+
+
+def _spread_swap(name, only, spread, hosts, nodes, units) -> tuple[_Unit, _Unit] | None:
+    """(a unit of `name` on node `only`, a unit to trade it for on another node), or None."""
+    for mine in units:
+        if mine.workload != name:
+            continue
+        pool = nodes[mine.node].group.pool
+        for theirs in units:
+            if theirs.node == only or theirs.resource != mine.resource or nodes[theirs.node].group.pool != pool:
+                continue
+            other = theirs.workload
+            if other is not None and other in spread:
+                after = hosts[other].copy()
+                after[theirs.node] -= 1
+                after[only] += 1
+                if len(+after) < 2:  # the trade would un-spread the other workload
+                    continue
+            return mine, theirs
+    return None
 
 
 def _gpu_plans(node: _Node, units_by_gpu: dict[int, list[_Unit]], tp_names: dict[tuple, str]) -> list[GpuPlan]:

@@ -379,6 +379,59 @@ def test_tp_groups_of_one_size_are_dealt_to_different_nodes() -> None:
     assert [p.count(2) for p in dealt].count(1) == 2
 
 
+def _units_on(nodes_units):
+    """Placement units: {node index: [workload or None per whole GPU]} on one pool."""
+    from types import SimpleNamespace
+
+    from planner.placement import _Unit
+
+    nodes = [SimpleNamespace(group=SimpleNamespace(pool=0)) for _ in nodes_units]
+    units = [_Unit(node=n, resource="H100", gpus=(i,), workload=w) for n, ws in nodes_units.items() for i, w in enumerate(ws)]
+    return nodes, units
+
+
+def _hosts(units, name):
+    return sorted({u.node for u in units if u.workload == name})
+
+
+@pytest.mark.parametrize(
+    ("layout", "moved", "kept"),
+    [
+        ({0: ["a", "a"], 1: [None]}, "a", None),  # a free GPU on another node: moved there
+        ({0: ["a", "a"], 1: ["b"]}, "a", "b"),  # another workload's GPU: swapped (b is not spread)
+        ({0: ["a", "a"], 1: ["s", "x"], 2: ["s"]}, "a", "s"),  # a trade that leaves spread s on two nodes
+    ],
+)
+def test_a_spread_workload_left_on_one_node_is_moved_to_a_second(layout, moved, kept) -> None:
+    # Placing workloads one at a time left a spread workload's units all on one node although the
+    # counts allow two (generated M fleet, seed 2, a replica-pattern plan failed verification).
+    from types import SimpleNamespace
+
+    from planner.placement import _repair_spread
+
+    spread = {"a", "s"}
+    names = sorted({w for ws in layout.values() for w in ws if w})
+    problem = SimpleNamespace(demands=[SimpleNamespace(name=n, spread=n in spread) for n in names])
+    nodes, units = _units_on(layout)
+    before = {n: sum(u.workload == n for u in units) for n in names}
+    _repair_spread(problem, nodes, units)
+    assert {n: sum(u.workload == n for u in units) for n in names} == before  # same replicas
+    assert len(_hosts(units, moved)) == 2
+    if kept in spread:
+        assert len(_hosts(units, kept)) == 2
+
+
+def test_no_trade_that_would_unspread_another_spread_workload() -> None:
+    from types import SimpleNamespace
+
+    from planner.placement import _repair_spread
+
+    problem = SimpleNamespace(demands=[SimpleNamespace(name="a", spread=True), SimpleNamespace(name="s", spread=True)])
+    nodes, units = _units_on({0: ["a", "a", "s"], 1: ["s"]})
+    _repair_spread(problem, nodes, units)
+    assert _hosts(units, "a") == [0] and _hosts(units, "s") == [0, 1]  # no single trade helps: left alone
+
+
 def test_greedy_finds_a_verified_plan_without_bound() -> None:
     plan = solve(fleet(L4_VS_H100, workloads(generic("w", 120, {"L4": 30, H100: 100}))), solver="greedy")
     assert plan.solver.name == "greedy"
