@@ -84,8 +84,7 @@ def _hint_values(v, hint: CountSolution) -> dict:
 
 
 # With `solver.patterns`, HiGHS on the full model gets the first share of the child's time (its
-# bound is the one reported, and its plan's patterns join the pool: without them the L benchmark
-# fleet, seed 0, got $9,024.84 against $8,997.96); the LP-priced pattern MIP gets the rest.
+# bound is the one reported, and its plan's patterns join the pool); the pattern MIP gets the rest.
 FULL_SHARE = 0.5
 PATTERN_MIP_MIN_S = 3.0  # seconds the pattern MIP needs at least (its model build included)
 # Below this many seconds in all, half of them would leave the pattern MIP too little: the full

@@ -7,9 +7,10 @@ chosen as one *pattern* — an integer replica count per resource that meets its
 MIP picks one pattern per workload (a binary each), which lets HiGHS branch on whole choices.
 
 Where the patterns come from (`lp_priced`): the count model's LP relaxation prices every resource
-of every pool (the duals of its supply and memory-slot rows); for each workload, an exact
-depth-first knapsack-cover search (`cheapest_patterns`) returns the few integer patterns those
-prices make cheapest. The plans already known (greedy's, HiGHS's) join the pool, so the MIP can
+of every pool (the duals of its supply and memory-slot rows), and splits each workload over
+resources. For each workload, an exact depth-first knapsack-cover search (`cheapest_patterns`)
+gives the few integer patterns those prices make cheapest, and the few cheapest completions of the
+LP's split rounded down. The plans already known (greedy's, HiGHS's) join the pool, so the MIP can
 start from the best of them. Then the count model, with `rep[w,p,r] = Σ pattern[r] × chosen[w,j]`,
 is solved by HiGHS (`solve_restricted`): every plan of this restricted model is a plan of the full
 model (checked again with exact integers), but its bound holds only for the patterns in the pool,
@@ -20,9 +21,9 @@ the L benchmark fleets (this 2-core machine), the LP's prices give the better po
 generation (Dantzig–Wolfe by workload) had its master at $9,019/h after 45 s on seed 0, above
 the plans the MIP finds, and the pools it grows slow the MIP down: 6 s of it after the LP-priced
 patterns took seed 1 from $8,711.92 to $8,744.24 and seed 2 from $9,133.04 to $9,147.40, for the
-same total time. Ten patterns per workload at the LP's prices, with HiGHS's plan from the first
-half, gave $8,997.96, $8,702.52 and $9,124.32 on seeds 0–2 in 25 s of pattern MIP (HiGHS on the
-full model for 55 s: $9,048.36, $8,729.08, $9,175.48).
+same total time. With the rounded LP splits, greedy's plan alone seeds the pool as well as HiGHS's
+plan does: $8,997.96, $8,702.52, $9,125.92 and $8,957.88 on seeds 0–3 in 25-30 s of pattern MIP
+(HiGHS on the full model for 55 s: $9,048.36, $8,749.40, $9,156.12, $9,024.14).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ PRICING_NODE_LIMIT = 20_000
 # Patterns per workload at the LP's prices. L benchmark fleet, seeds 1 and 2, 25 s of pattern MIP:
 # 3 gave $8,719.20 and $9,133.10, 5 $8,711.92 and $9,133.04, 10 $8,702.52 and $9,124.32.
 PATTERNS_PER_WORKLOAD = 10
+# Patterns per workload completing the LP's rounded-down split. L benchmark fleet, 25-30 s of pattern
+# MIP from greedy's plan alone: seed 0 $9,004.80 -> $8,997.96, seed 3 $9,001.62 -> $8,957.88.
+ROUNDED_PER_WORKLOAD = 3
+LP_EPS = 1e-6  # an LP value this close below an integer counts as that integer
 
 Pattern = dict  # (pool, resource) -> replicas
 
@@ -153,10 +158,17 @@ def lp_priced(problem: PlanningProblem, known: list[CountSolution | None], deadl
         demand = problem.demands[w]
         fewest = max(demand.min_replicas, 2 if demand.spread else 0)
         most = demand.max_replicas if demand.max_replicas is not None else 1 << 40
-        offer = [
-            (-dual(v.supply_rows.get((p, res))) - resource_slots(problem, res) * dual(v.slot_rows.get(p)), capacity[w, res], int(var.ub()), (p, res))
-            for p, res, var in items
-        ]
+        price = {(p, res): -dual(v.supply_rows.get((p, res))) - resource_slots(problem, res) * dual(v.slot_rows.get(p)) for p, res, _ in items}
+        bound = {(p, res): int(var.ub()) for p, res, var in items}
+        # The LP's own split of the workload over resources, rounded down and completed cheaply:
+        # it mixes resources in the proportions the fleet's capacity allows, which the prices alone
+        # (all the cheapest patterns sit at one corner) do not show.
+        base = {(p, res): math.floor(var.solution_value() + LP_EPS) for p, res, var in items if var.solution_value() + LP_EPS >= 1}
+        covered = sum(capacity[w, key[1]] * n for key, n in base.items())
+        rest = [(price[key], capacity[w, key[1]], bound[key] - base.get(key, 0), key) for key in price]
+        for _, extra in cheapest_patterns(rest, max(demand.target_scaled - covered, 0), max(fewest - sum(base.values()), 0), most - sum(base.values()), k=ROUNDED_PER_WORKLOAD):
+            pool.add(w, {key: base.get(key, 0) + extra.get(key, 0) for key in sorted(base.keys() | extra.keys())})
+        offer = [(price[key], capacity[w, key[1]], bound[key], key) for key in price]
         for _, pattern in cheapest_patterns(offer, demand.target_scaled, fewest, most, k=per_workload):
             pool.add(w, pattern)
     return pool.patterns
