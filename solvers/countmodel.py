@@ -140,6 +140,9 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
                     h = model.int_var(0, min(2, group.available), f"host_w{demand_index}_g{group.id}")
                     model.add(h <= v.active[group.id])
                     model.add(h <= _carriers(group, problem, v, usable))
+                    capable = _capable_nodes(group, problem, v, usable)
+                    if capable is not None:
+                        model.add(h <= capable)
                     pool_hosts.append(h)
                 model.add(sum(pool_hosts) <= sum(pool_reps))
                 hosts.extend(pool_hosts)
@@ -241,6 +244,28 @@ def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
             if n:
                 terms.append(n * v.kept[g, k])
     return sum(terms)
+
+
+def _capable_nodes(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """Nodes of a group that could hold a replica using one of `usable` resources: carriers are
+    counted per group, so without this bound two carriers on one node (or none on a node whose
+    GPUs all went to a TP group w cannot use) would vouch for two hosting nodes. None when every
+    node of the group could (then `h <= active` already says it)."""
+    gpu = group.gpu
+    layout_holds = any((gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts) for layout in problem.layouts[gpu])
+    terms = []
+    for k, packing in enumerate(group.packings):
+        free = group.gpus_per_node - packing.gpus
+        if (free and layout_holds) or any(f"{gpu}/tp{len(t)}" in usable for t in packing.groups):
+            terms.append(v.fresh[group.id, k])
+    if group.kept is not None:
+        fixed = any(f"{gpu}/{p}" in usable for layout in group.kept.fixed_layouts for p, _ in layout.counts)
+        for k, packing in enumerate(group.kept.packings):
+            off_free = len(group.kept.off) - packing.gpus
+            if fixed or (off_free and gpu in usable) or any(f"{gpu}/tp{len(t)}" in usable for t in packing.groups):
+                terms.append(v.kept[group.id, k])
+    every = len(group.packings) + (len(group.kept.packings) if group.kept is not None else 0)
+    return None if len(terms) == every else sum(terms)
 
 
 def _slots_per_gpu(problem: PlanningProblem, gpu: str) -> int:
