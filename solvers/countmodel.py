@@ -223,24 +223,37 @@ def check(problem: PlanningProblem, values: dict[str, int]) -> list[str]:
     return checker.failures
 
 
+def _holds(gpu: str, layout, usable: set[str]) -> bool:
+    """Whether a GPU in this layout (MIG off: whole) offers one of the `usable` resources."""
+    return (gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts)
+
+
+def _tp_carriers(gpu: str, packing, usable: set[str]) -> int:
+    """TP groups of a packing that are a `usable` resource."""
+    return sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+
+
+def _kept_carriers(group, packing, usable: set[str]) -> int:
+    """GPUs (or TP groups) of one kept node with this packing offering a `usable` resource: its
+    MIG GPUs as today, its TP groups, and its other MIG-off GPUs whole."""
+    gpu = group.gpu
+    n = sum(1 for layout in group.kept.fixed_layouts if _holds(gpu, layout, usable)) + _tp_carriers(gpu, packing, usable)
+    if gpu in usable:
+        n += len(group.kept.off) - packing.gpus
+    return n
+
+
 def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
     """GPUs (or TP groups) of a group that could hold a replica using one of `usable` resources."""
     g, gpu = group.id, group.gpu
-    terms = []
-    for layout in problem.layouts[gpu]:
-        holds = (gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts)
-        if holds:
-            terms.append(v.gpus[g, layout.key])
+    terms = [v.gpus[g, layout.key] for layout in problem.layouts[gpu] if _holds(gpu, layout, usable)]
     for k, packing in enumerate(group.packings):
-        n = sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
+        n = _tp_carriers(gpu, packing, usable)
         if n:
             terms.append(n * v.fresh[g, k])
     if group.kept is not None:
-        fixed = sum(1 for layout in group.kept.fixed_layouts if any(f"{gpu}/{p}" in usable for p, _ in layout.counts))
         for k, packing in enumerate(group.kept.packings):
-            n = fixed + sum(1 for t in packing.groups if f"{gpu}/tp{len(t)}" in usable)
-            if gpu in usable:
-                n += len(group.kept.off) - packing.gpus
+            n = _kept_carriers(group, packing, usable)
             if n:
                 terms.append(n * v.kept[g, k])
     return sum(terms)
@@ -252,18 +265,14 @@ def _capable_nodes(group, problem: PlanningProblem, v: CountModel, usable: set[s
     GPUs all went to a TP group w cannot use) would vouch for two hosting nodes. None when every
     node of the group could (then `h <= active` already says it)."""
     gpu = group.gpu
-    layout_holds = any((gpu in usable) if layout.mode == "full" else any(f"{gpu}/{p}" in usable for p, _ in layout.counts) for layout in problem.layouts[gpu])
-    terms = []
-    for k, packing in enumerate(group.packings):
-        free = group.gpus_per_node - packing.gpus
-        if (free and layout_holds) or any(f"{gpu}/tp{len(t)}" in usable for t in packing.groups):
-            terms.append(v.fresh[group.id, k])
+    layout_holds = any(_holds(gpu, layout, usable) for layout in problem.layouts[gpu])
+    terms = [
+        v.fresh[group.id, k]
+        for k, packing in enumerate(group.packings)
+        if (group.gpus_per_node > packing.gpus and layout_holds) or _tp_carriers(gpu, packing, usable)
+    ]
     if group.kept is not None:
-        fixed = any(f"{gpu}/{p}" in usable for layout in group.kept.fixed_layouts for p, _ in layout.counts)
-        for k, packing in enumerate(group.kept.packings):
-            off_free = len(group.kept.off) - packing.gpus
-            if fixed or (off_free and gpu in usable) or any(f"{gpu}/tp{len(t)}" in usable for t in packing.groups):
-                terms.append(v.kept[group.id, k])
+        terms += [v.kept[group.id, k] for k, packing in enumerate(group.kept.packings) if _kept_carriers(group, packing, usable)]
     every = len(group.packings) + (len(group.kept.packings) if group.kept is not None else 0)
     return None if len(terms) == every else sum(terms)
 

@@ -337,18 +337,23 @@ def test_todays_layout_is_changed_when_it_cannot_serve() -> None:
     assert plan.changes[0].gpus == [0]
 
 
+def a100_market(gpus_per_node: int, most: int, *items: str) -> str:
+    """A fleet of market A100-40GB nodes at $0.25/h (at most `most`), all GPUs NVLinked."""
+    return fleet(
+        f"""
+        node_types:
+          t: {{gpu: A100-SXM4-40GB, count: {gpus_per_node}, nvlink: all, price_per_hour: 0.25}}
+        market:
+          t: {{max: {most}}}
+        """,
+        workloads(*items),
+    )
+
+
 def test_spread_with_mig_slices_needs_two_gpus() -> None:
     # Nodes of one A100 at $0.25, max 2. Target 1 needs one 1g.5gb replica, but min 2 with spread
     # needs replicas on two nodes: two nodes, $0.50 (a spread bug hypothesis found, now fixed).
-    text = fleet(
-        """
-        node_types:
-          t: {gpu: A100-SXM4-40GB, count: 1, nvlink: all, price_per_hour: 0.25}
-        market:
-          t: {max: 2}
-        """,
-        workloads(generic("w", 1, {"A100-SXM4-40GB/1g.5gb": 1}, memory_gb=4, extra="replicas: {min: 2}")),
-    )
+    text = a100_market(1, 2, generic("w", 1, {"A100-SXM4-40GB/1g.5gb": 1}, memory_gb=4, extra="replicas: {min: 2}"))
     plan = solve(text)
     optimal(plan, 0.5)
 
@@ -384,21 +389,11 @@ def test_a_spread_workload_cannot_count_a_node_its_tp_neighbour_fills(solver) ->
     # Two 2-GPU nodes at most: one holds w1's TP2 group, so both whole GPUs w0 may use are on the
     # other, and w0 cannot spread. The count model once counted the group's carriers (two GPUs)
     # as two hosting nodes and returned a plan the verifier refused (found by hypothesis).
-    parts = (
-        """
-        node_types:
-          t0: {gpu: A100-SXM4-40GB, count: 2, nvlink: all, price_per_hour: 0.25}
-        market:
-          t0: {max: MAX}
-        """,
-        workloads(
-            generic("w0", 1, {"A100-SXM4-40GB": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
-            generic("w1", 1, {"A100-SXM4-40GB/tp2": 1}, memory_gb=4),
-        ),
-    )
+    spread = generic("w0", 1, {"A100-SXM4-40GB": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    tp = generic("w1", 1, {"A100-SXM4-40GB/tp2": 1}, memory_gb=4)
     with pytest.raises(NoFeasiblePlan):
-        solve(fleet(parts[0].replace("MAX", "2"), parts[1]), solver=solver)
-    plan = solve(fleet(parts[0].replace("MAX", "3"), parts[1]), solver=solver)
+        solve(a100_market(2, 2, spread, tp), solver=solver)
+    plan = solve(a100_market(2, 3, spread, tp), solver=solver)
     assert plan.cost_per_hour == pytest.approx(0.75)
 
 
@@ -412,17 +407,11 @@ def test_a_spread_workload_cannot_count_a_node_its_tp_neighbour_fills(solver) ->
 def test_two_spread_workloads_competing_for_one_gpu_nodes_are_infeasible() -> None:
     # Three one-GPU nodes at most: w1 needs whole GPUs on two nodes, w0 (a whole GPU or a slice)
     # two nodes as well; a GPU is whole or sliced, so four nodes are needed.
-    text = fleet(
-        """
-        node_types:
-          t0: {gpu: A100-SXM4-40GB, count: 1, nvlink: all, price_per_hour: 0.25}
-        market:
-          t0: {max: 3}
-        """,
-        workloads(
-            generic("w0", 1, {"A100-SXM4-40GB": 1, "A100-SXM4-40GB/1g.5gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
-            generic("w1", 1, {"A100-SXM4-40GB": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
-        ),
+    text = a100_market(
+        1,
+        3,
+        generic("w0", 1, {"A100-SXM4-40GB": 1, "A100-SXM4-40GB/1g.5gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
+        generic("w1", 1, {"A100-SXM4-40GB": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
     )
     from planner.planning import PlanFailedVerification
 
