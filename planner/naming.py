@@ -31,6 +31,13 @@ def is_dns1123_subdomain(text: str) -> bool:
     return 0 < len(text) <= 253 and all(is_dns1123_label(part) for part in text.split("."))
 
 
+def node_name_stem(text: str, room: int) -> str:
+    """A DNS-1123 label made from any text (a node type's key, for the names of nodes still to be
+    bought), at most `room` characters: lower case, other characters as '-', 'node' if none."""
+    stem = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:room].rstrip("-")
+    return stem or "node"
+
+
 def short_profile(profile: str) -> str:
     base, _, suffix = profile.partition("+")
     short = base.replace(".", "").removesuffix("gb")

@@ -16,7 +16,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from planner import mig
-from planner.naming import gpu_layout_token, node_config_name
+from planner.naming import gpu_layout_token, node_config_name, node_name_stem
 from planner.plan import (
     Change,
     GpuPlan,
@@ -56,12 +56,21 @@ class _Node:
 
 
 def _market_names(problem: PlanningProblem) -> dict[int, list[str]]:
+    """Names for the nodes a plan may buy: `<node type>-new-<i>`, as a Kubernetes node name (the
+    type's key in lower case, other characters as '-') and never one an inventory node has."""
+    taken = {node.name for node in problem.loaded.fleet.nodes}
     counters: Counter = Counter()
     names: dict[int, list[str]] = {}
     for g in problem.groups:
         if g.origin == "market":
-            names[g.id] = [f"{g.node_type}-new-{counters[g.node_type] + i}" for i in range(g.available)]
-            counters[g.node_type] += g.available
+            stem = node_name_stem(g.node_type, 40)
+            names[g.id] = []
+            while len(names[g.id]) < g.available:
+                name = f"{stem}-new-{counters[stem]}"
+                counters[stem] += 1
+                if name not in taken:
+                    taken.add(name)
+                    names[g.id].append(name)
     return names
 
 
@@ -101,12 +110,17 @@ def _deal_layouts(nodes: list[_Node], free: list[list[int]], layouts: list[tuple
     remaining = [len(f) for f in free]
     assigned: list[list[LayoutOption]] = [[] for _ in nodes]
     for layout, count in layouts:
+        # The node with the fewest GPUs of this layout so far, then the most free GPUs: a node
+        # whose TP group leaves fewer free GPUs still gets its share of each layout, so a spread
+        # workload's whole GPUs or slices are not all dealt to the emptier nodes.
+        dealt = [0] * len(nodes)
         for _ in range(count):
-            best = max(range(len(nodes)), key=lambda i: (remaining[i], -i))
-            if remaining[best] <= 0:
+            best = max((i for i in range(len(nodes)) if remaining[i] > 0), key=lambda i: (-dealt[i], remaining[i], -i), default=None)
+            if best is None:
                 raise AssertionError("more GPU layouts than free GPUs: solver output is inconsistent")
             assigned[best].append(layout)
             remaining[best] -= 1
+            dealt[best] += 1
     for node, indices, chosen in zip(nodes, free, assigned):
         chosen.sort(key=lambda lay: lay.key)
         today = node.group.today
@@ -277,36 +291,43 @@ def _assign_replicas(problem: PlanningProblem, sol: CountSolution, nodes: list[_
 def _repair_spread(problem: PlanningProblem, nodes: list[_Node], units: list[_Unit]) -> None:
     """Move a spread workload left on one node onto a second one, by swapping one of its units
     with a unit of the same resource and pool on another node (free, or another workload's that
-    stays valid). Placing workloads one at a time can leave a late one only units on a single
-    node although the counts allow two: generated M fleet, seed 2, a pattern plan using every
-    whole H100 PCIe GPU of four nodes put both replicas of a spread workload on one."""
+    stays valid) — or, failing that, with another spread workload's unit and then moving that
+    workload onto a second node the same way. Placing workloads one at a time can leave a late one
+    only units on a single node although the counts allow two: generated M fleet, seed 2, a
+    pattern plan using every whole H100 PCIe GPU of four nodes put both replicas of a spread
+    workload on one; a random fleet whose two MIG GPUs' 3g.20gb slices went to one workload
+    needed the second, two-step trade."""
     spread = {d.name for d in problem.demands if d.spread}
     hosts: dict[str, Counter] = {}
     for u in units:
         if u.workload is not None:
             hosts.setdefault(u.workload, Counter())[u.node] += 1
     for demand in problem.demands:
-        name = demand.name
-        if name not in spread or len(hosts.get(name, ())) != 1:
-            continue
-        (only,) = hosts[name]
-        swap = _spread_swap(name, only, spread, hosts, nodes, units)
-        if swap is None:
-            continue  # no single swap helps; the verifier will say so
-        mine, theirs = swap
-        other = theirs.workload
-        mine.workload, theirs.workload = other, name
-        hosts[name][only] -= 1
-        hosts[name][theirs.node] += 1
-        if other is not None:
-            hosts[other][theirs.node] -= 1
-            hosts[other][only] += 1
-            hosts[other] += Counter()  # drop nodes left with no replica
-        hosts[name] += Counter()
+        if demand.name in spread and len(hosts.get(demand.name, ())) == 1:
+            _spread_out(demand.name, spread, hosts, nodes, units, depth=2)
 
 
-def _spread_swap(name, only, spread, hosts, nodes, units) -> tuple[_Unit, _Unit] | None:
-    """(a unit of `name` on node `only`, a unit to trade it for on another node), or None."""
+SECOND_TRADES = 64  # trades tried that un-spread another workload, per workload to spread
+
+
+def _swap(mine: _Unit, theirs: _Unit, hosts: dict[str, Counter]) -> None:
+    """Trade the workloads of two units of one resource (either may be free), keeping `hosts`."""
+    for unit, before, after in ((mine, mine.workload, theirs.workload), (theirs, theirs.workload, mine.workload)):
+        if before is not None:
+            hosts[before][unit.node] -= 1
+            hosts[before] += Counter()  # drop nodes left with no replica
+        if after is not None:
+            hosts.setdefault(after, Counter())[unit.node] += 1
+    mine.workload, theirs.workload = theirs.workload, mine.workload
+
+
+def _spread_out(name: str, spread: set[str], hosts: dict[str, Counter], nodes, units, depth: int) -> bool:
+    """Put spread workload `name` (on one node) on a second node by one trade that leaves every
+    other spread workload on two nodes, or (depth 2) one that un-spreads another which a second
+    trade then spreads again. Whether it succeeded; a failed attempt changes nothing."""
+    (only,) = hosts[name]
+    tried: set[tuple] = set()
+    second_trades = SECOND_TRADES  # a nested search scans every unit: bounded, for large fleets
     for mine in units:
         if mine.workload != name:
             continue
@@ -315,14 +336,20 @@ def _spread_swap(name, only, spread, hosts, nodes, units) -> tuple[_Unit, _Unit]
             if theirs.node == only or theirs.resource != mine.resource or nodes[theirs.node].group.pool != pool:
                 continue
             other = theirs.workload
-            if other is not None and other in spread:
-                after = hosts[other].copy()
-                after[theirs.node] -= 1
-                after[only] += 1
-                if len(+after) < 2:  # the trade would un-spread the other workload
-                    continue
-            return mine, theirs
-    return None
+            key = (mine.resource, theirs.node, other)  # units alike in these are the same trade
+            if key in tried:
+                continue
+            tried.add(key)
+            _swap(mine, theirs, hosts)
+            if other is None or other not in spread or len(hosts[other]) >= 2:
+                return True
+            if depth > 1 and second_trades > 0:
+                second_trades -= 1
+                # A second trade is one that un-spreads nobody, so `name` keeps its two nodes.
+                if _spread_out(other, spread, hosts, nodes, units, depth - 1):
+                    return True
+            _swap(mine, theirs, hosts)  # undo
+    return False
 
 
 def _gpu_plans(node: _Node, units_by_gpu: dict[int, list[_Unit]], tp_names: dict[tuple, str]) -> list[GpuPlan]:

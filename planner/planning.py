@@ -6,6 +6,7 @@ Every plan this returns has passed `planner.verify`; a plan that does not is a b
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from planner.errors import NoFeasiblePlan
@@ -44,11 +45,29 @@ def make_plan(
 
 
 def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) -> Plan:
+    problem = problem or build_problem(loaded)
+    plan, issues = _solve_and_place(loaded, solver, time_limit_s, progress, problem, stop)
+    if issues and solver != "greedy" and not stop.requested and not problem.strict_spread and all(_SPREAD_ISSUE in i for i in issues):
+        # The count model's default spread rows are a light relaxation: rarely, placement cannot
+        # spread a plan they admit (spread workloads competing for a few nodes' units). Solve
+        # again with spread modelled unit by unit, which takes as long again at most.
+        strict = dataclasses.replace(problem, strict_spread=True)
+        plan, issues = _solve_and_place(loaded, solver, time_limit_s, progress, strict, stop)
+        plan.solver.notes.append("placement could not spread the first plan's replicas; solved again with spread modelled unit by unit")
+    if issues:
+        raise PlanFailedVerification(issues)
+    return plan
+
+
+_SPREAD_ISSUE = "spread needs two"  # planner.verify's finding for a spread workload on one node
+
+
+def _solve_and_place(loaded, solver, time_limit_s, progress, problem: PlanningProblem, stop: StopRequest) -> tuple[Plan, list[str]]:
+    """The placed plan of the chosen solver (or greedy's) and the verifier's findings on it."""
     from solvers import get_solver
 
     settings = loaded.fleet.solver
     limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
-    problem = problem or build_problem(loaded)
     greedy = get_solver("greedy")(problem)
     if stop.requested and solver != "greedy":  # pressed while greedy ran: no search
         if greedy.status == "infeasible":
@@ -91,10 +110,7 @@ def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) ->
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
     sol.time_limit_s = None if solver == "greedy" else limit
     plan = place(problem, sol)
-    issues = verify(plan, loaded, problem.perf)
-    if issues:
-        raise PlanFailedVerification(issues)
-    return plan
+    return plan, verify(plan, loaded, problem.perf)
 
 
 def _no_plan(reasons: list[str]) -> NoFeasiblePlan:

@@ -140,6 +140,10 @@ class PlanningProblem:
     demands: list[Demand]
     candidates: dict[tuple[int, str], list[Candidate]]  # (workload index, GPU) -> candidates
     rounding: Rounding
+    # Spread workloads modelled unit by unit (solvers/countmodel.py, `_unit_hosts`): tighter and
+    # larger than the default carrier count, whose plans placement can fail to spread. Planning
+    # turns it on to solve again when that happens.
+    strict_spread: bool = False
 
 
 def resource_price(problem: PlanningProblem, group: NodeGroup, resource: Resource) -> float:

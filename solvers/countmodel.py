@@ -8,7 +8,8 @@ Variables (all integers, per node group g, or per pool p = the groups of one nod
 Supply of every resource in a pool (slices of each profile, whole GPUs, TP groups of each size,
 summed over its groups) bounds the replicas placed on it; capacities times replicas meet each
 target. Spread: a workload that needs two nodes gets `host[w,g]` (nodes of group g hosting it, at
-most 2, each with a carrier GPU in g) summing to >= 2.
+most 2) summing to >= 2, each hosting node with a whole GPU, TP group or MIG GPU of its own that
+holds one of w's replicas in g (in pools of several groups, w's replicas are split over them).
 The three objectives (cost, changes against today, distinct layouts) are linear expressions.
 
 The model is purely linear, so CP-SAT (`solvers/cpsat.py`), GLOP (`solvers/lp.py`), HiGHS
@@ -109,6 +110,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
     for group in problem.groups:
         pools.setdefault(group.pool, []).append(group)
     users: dict[tuple[int, str], list] = {}
+    shared: dict[int, tuple[list, list, set]] = {}  # group -> its spread workloads' whole and sliced splits, resources
     for demand_index, demand in enumerate(problem.demands):
         coverage = []
         count_terms = []
@@ -117,9 +119,11 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
             gpu = members[0].gpu
             cands = problem.candidates.get((demand_index, gpu), [])
             pool_reps = []
+            pool_cand_reps = []  # per candidate, its replica variable here (None: no supply)
             for cand in cands:
                 res = str(cand.resource)
                 if (pool, res) not in supply:
+                    pool_cand_reps.append(None)
                     continue
                 ub = sum(_supply_ub(group, cand.resource, problem) for group in members)
                 r = model.int_var(0, ub, f"rep_w{demand_index}_g{pool}_{res}")
@@ -128,24 +132,10 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
                 coverage.append(cand.capacity * r)
                 count_terms.append(r)
                 pool_reps.append(r)
+                pool_cand_reps.append(r)
             if demand.spread and pool_reps:
-                # Nodes of each group hosting w (at most 2 matter). Each needs its own replica and
-                # its own GPU or TP group able to hold w, in that group, so count those carriers
-                # per group: without that bound the model could "spread" two replicas over one
-                # node's GPUs and an empty second node (per pool, the carriers of one group would
-                # vouch for the nodes of another).
-                usable = {str(c.resource) for c in cands}
-                pool_hosts = []
-                for group in members:
-                    h = model.int_var(0, min(2, group.available), f"host_w{demand_index}_g{group.id}")
-                    model.add(h <= v.active[group.id])
-                    model.add(h <= _carriers(group, problem, v, usable))
-                    capable = _capable_nodes(group, problem, v, usable)
-                    if capable is not None:
-                        model.add(h <= capable)
-                    pool_hosts.append(h)
-                model.add(sum(pool_hosts) <= sum(pool_reps))
-                hosts.extend(pool_hosts)
+                place = _unit_hosts if problem.strict_spread else _carrier_hosts
+                hosts += place(problem, model, v, demand_index, members, cands, pool_cand_reps, shared)
         model.add(sum(coverage) >= demand.target_scaled)
         # Valid cut: at least ceil(target / best capacity) replicas, whatever their resources.
         best = max((c.capacity for (wi, _), cs in problem.candidates.items() if wi == demand_index for c in cs), default=0)
@@ -156,6 +146,13 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
             model.add(sum(count_terms) <= demand.max_replicas)
         if demand.spread:
             model.add(sum(hosts) >= 2)
+    # Strict spread: the spread workloads' replicas in one group share the whole GPUs and TP groups,
+    # and the slices, that any of them can use (in a pool of one group, its supply rows say so).
+    for g, (wholes, slices, uses) in shared.items():
+        if len(wholes) > 1:
+            group = problem.groups[g]
+            model.add(sum(wholes) <= _whole_units(group, problem, v, uses))
+            model.add(sum(slices) <= _slices(group, problem, v, uses))
     for key, reps in users.items():
         v.supply_rows[key] = model.add(sum(reps) <= sum(supply[key]))
     # Valid cut, redundant for the integer model: the memory slots the replicas of a pool take
@@ -192,6 +189,89 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
                 model.add(total <= group.available * used[group.gpu, layout.key])
     v.distinct = sum(used.values())
     return v
+
+
+def _carrier_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int, members: list, cands: list, cand_reps: list, shared: dict) -> list:
+    """Nodes of each group of a pool hosting spread workload w (at most 2 matter), each with a GPU
+    or TP group in that group that could hold w. A relaxation, and a light one: every row holds
+    for every placeable plan, but the carriers of a group are not shared out among its spread
+    workloads, so a plan it admits may not spread (`_unit_hosts`, on the retry, shares them out)."""
+    usable = {str(c.resource) for c in cands}
+    hosts = []
+    for group in members:
+        h = model.int_var(0, min(2, group.available), f"host_w{w}_g{group.id}")
+        model.add(h <= v.active[group.id])
+        model.add(h <= _carriers(group, problem, v, usable))
+        capable = _capable_nodes(group, problem, v, usable)
+        if capable is not None:
+            model.add(h <= capable)
+        hosts.append(h)
+    model.add(sum(hosts) <= sum(r for r in cand_reps if r is not None))
+    return hosts
+
+
+def _unit_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int, members: list, cands: list, cand_reps: list, shared: dict) -> list:
+    """Nodes of each group of a pool hosting spread workload w (at most 2 matter), each with a unit
+    of its own holding one of w's replicas: a whole GPU or TP group w runs on (one per replica), or
+    a MIG GPU with a slice of w. Replicas are counted per pool, so w's whole and sliced replicas are
+    split over the pool's groups here, each group's within what it supplies to w and (`shared`, a
+    row per group once every workload is built) to all its spread workloads together. Without
+    that, one group's units could vouch for another's nodes, two spread workloads could both count
+    one whole GPU, or a GPU whose slices are all another workload's could carry w."""
+    gpu = members[0].gpu
+    usable = {str(c.resource) for c in cands}
+    by_kind = {kind: [r for c, r in zip(cands, cand_reps) if r is not None and (c.resource.kind == "mig") == kind] for kind in (False, True)}
+    slice_reps = {str(c.resource): r for c, r in zip(cands, cand_reps) if r is not None and c.resource.kind == "mig"}
+    splits: dict[bool, list] = {False: [], True: []}  # per group, in pools of several
+    carried_by: dict[str, list] = {}  # profile -> per group, nodes hosting w through it
+    hosts = []
+    for group in members:
+        g = group.id
+        h = model.int_var(0, min(2, group.available), f"host_w{w}_g{g}")
+        if len(members) == 1:  # the pool's replicas are the group's (supply bounds them)
+            whole, sliced = sum(by_kind[False]), sum(by_kind[True])
+        else:
+            top = group.available * group.gpus_per_node
+            whole = model.int_var(0, top, f"spread_whole_w{w}_g{g}")
+            sliced = model.int_var(0, top * _slots_per_gpu(problem, gpu), f"spread_sliced_w{w}_g{g}")
+            model.add(whole <= _whole_units(group, problem, v, usable))
+            model.add(sliced <= _slices(group, problem, v, usable))
+            splits[False].append(whole)
+            splits[True].append(sliced)
+            wholes, slices, uses = shared.setdefault(g, ([], [], set()))
+            wholes.append(whole)
+            slices.append(sliced)
+            uses |= usable
+        # Through MIG, once per GPU whichever of w's profiles it offers, and per profile at most
+        # as many nodes as w has slices of it and the group has MIG GPUs offering it.
+        model.add(h <= whole + _mig_carriers(group, problem, v, set(slice_reps)))
+        model.add(h <= whole + _mig_nodes(group, problem, v, set(slice_reps)))  # not all-TP nodes
+        if len(slice_reps) <= 1:
+            model.add(h <= whole + sliced)
+        else:
+            carried = []
+            for res, r in slice_reps.items():
+                y = model.int_var(0, min(2, group.available), f"host_w{w}_g{g}_{res}")
+                model.add(y <= _mig_carriers(group, problem, v, {res}))
+                if len(members) == 1:
+                    model.add(y <= r)
+                carried_by.setdefault(res, []).append(y)
+                carried.append(y)
+            if len(members) > 1:
+                model.add(sum(carried) <= sliced)
+            model.add(h <= whole + sum(carried))
+        model.add(h <= v.active[g])
+        capable = _capable_nodes(group, problem, v, usable)
+        if capable is not None:
+            model.add(h <= capable)
+        hosts.append(h)
+    for kind in (False, True):
+        if splits[kind]:
+            model.add(sum(splits[kind]) == sum(by_kind[kind]))
+    if len(members) > 1:
+        for res, ys in carried_by.items():
+            model.add(sum(ys) <= slice_reps[res])
+    return hosts
 
 
 class _Check:
@@ -256,6 +336,59 @@ def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
             n = _kept_carriers(group, packing, usable)
             if n:
                 terms.append(n * v.kept[g, k])
+    return sum(terms)
+
+
+def _whole_units(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """Whole GPUs and TP groups of a group that are a `usable` resource, each holding one replica:
+    fresh GPUs with MIG off, fresh TP groups, and kept nodes' TP groups and other MIG-off GPUs."""
+    g, gpu = group.id, group.gpu
+    terms = [v.gpus[g, layout.key] for layout in problem.layouts[gpu] if layout.mode == "full" and gpu in usable]
+    terms += [n * v.fresh[g, k] for k, packing in enumerate(group.packings) if (n := _tp_carriers(gpu, packing, usable))]
+    if group.kept is not None:
+        off_whole = gpu in usable
+        for k, packing in enumerate(group.kept.packings):
+            n = _tp_carriers(gpu, packing, usable) + (len(group.kept.off) - packing.gpus if off_whole else 0)
+            if n:
+                terms.append(n * v.kept[g, k])
+    return sum(terms)
+
+
+def _slices(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """MIG instances of a group of `usable` profiles, fresh and kept as today."""
+    g, gpu = group.id, group.gpu
+
+    def per_gpu(counts) -> int:
+        return sum(n for p, n in counts if f"{gpu}/{p}" in usable)
+
+    terms = [per_gpu(layout.counts) * v.gpus[g, layout.key] for layout in problem.layouts[gpu] if layout.mode != "full" and per_gpu(layout.counts)]
+    if group.kept is not None and per_gpu(group.kept.fixed):
+        terms += [per_gpu(group.kept.fixed) * v.kept[g, k] for k in range(len(group.kept.packings))]
+    return sum(terms)
+
+
+def _mig_carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """MIG GPUs of a group offering one of the `usable` slices (fresh layouts and kept nodes'
+    GPUs as today)."""
+    g, gpu = group.id, group.gpu
+    terms = [v.gpus[g, layout.key] for layout in problem.layouts[gpu] if layout.mode != "full" and _holds(gpu, layout, usable)]
+    if group.kept is not None:
+        n = sum(1 for layout in group.kept.fixed_layouts if _holds(gpu, layout, usable))
+        if n:
+            terms += [n * v.kept[g, k] for k in range(len(group.kept.packings))]
+    return sum(terms)
+
+
+def _mig_nodes(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
+    """Nodes of a group that could have a MIG GPU offering one of the `usable` slices: fresh nodes
+    whose TP groups leave a GPU free, kept nodes with such a GPU today."""
+    gpu = group.gpu
+    if not any(layout.mode != "full" and _holds(gpu, layout, usable) for layout in problem.layouts[gpu]):
+        terms = []
+    else:
+        terms = [v.fresh[group.id, k] for k, packing in enumerate(group.packings) if packing.gpus < group.gpus_per_node]
+    if group.kept is not None and any(_holds(gpu, layout, usable) for layout in group.kept.fixed_layouts):
+        terms += [v.kept[group.id, k] for k in range(len(group.kept.packings))]
     return sum(terms)
 
 
