@@ -14,9 +14,10 @@ the worst error both scalings introduce.
 
 from __future__ import annotations
 
+
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from planner import mig
 from planner.offers import node_type_resources, used_node_types
@@ -177,17 +178,13 @@ def restricted(problem: PlanningProblem, candidates: set[tuple[int, str]], layou
         key: [c for c in cs if (key[0], str(c.resource)) in candidates]
         for key, cs in problem.candidates.items()
     }
-    return PlanningProblem(
-        loaded=problem.loaded,
-        perf=problem.perf,
-        groups=problem.groups,
+    return replace(  # everything else as it was (strict_spread included)
+        problem,
         layouts={
             gpu: [lay for lay in options if lay.mode == "full" or (gpu, lay.key) in layouts or (gpu, lay.key) in kept_layouts]
             for gpu, options in problem.layouts.items()
         },
-        demands=problem.demands,
         candidates={key: cs for key, cs in cands.items() if cs},
-        rounding=problem.rounding,
     )
 
 

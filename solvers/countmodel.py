@@ -8,8 +8,10 @@ Variables (all integers, per node group g, or per pool p = the groups of one nod
 Supply of every resource in a pool (slices of each profile, whole GPUs, TP groups of each size,
 summed over its groups) bounds the replicas placed on it; capacities times replicas meet each
 target. Spread: a workload that needs two nodes gets `host[w,g]` (nodes of group g hosting it, at
-most 2) summing to >= 2, each hosting node with a whole GPU, TP group or MIG GPU of its own that
-holds one of w's replicas in g (in pools of several groups, w's replicas are split over them).
+most 2) summing to >= 2. By default each is bounded by the group's GPUs and TP groups that could
+hold w (`_carrier_hosts`: light, but spread workloads competing for a few nodes can get a plan
+placement cannot spread); with `problem.strict_spread` (planning's retry) each hosting node has a
+whole GPU, TP group or MIG GPU of its own holding one of w's replicas in g (`_unit_hosts`).
 The three objectives (cost, changes against today, distinct layouts) are linear expressions.
 
 The model is purely linear, so CP-SAT (`solvers/cpsat.py`), GLOP (`solvers/lp.py`), HiGHS

@@ -494,7 +494,7 @@ def test_a_mig_gpu_offering_two_of_a_spread_workloads_profiles_hosts_it_once() -
     # GPU laid out.
     from ortools.sat.python import cp_model
 
-    from planner.problem import build_problem
+    from planner.problem import build_problem, restricted
     from solvers.countmodel import build
     from solvers.cpsat import _CpSatModel
 
@@ -504,6 +504,8 @@ def test_a_mig_gpu_offering_two_of_a_spread_workloads_profiles_hosts_it_once() -
     v = build(problem, backend, secondary=False)
     backend.model.Add(sum(v.gpus.values()) == 1)
     assert cp_model.CpSolver().Solve(backend.model) == cp_model.INFEASIBLE
+    # CP-SAT's first stage solves a neighbourhood of the problem: spread unit by unit there too.
+    assert restricted(problem, set(), set()).strict_spread
     plan = solve(a100_market(1, 2, w0))
     assert len({node.name for node in plan.nodes for gpu in node.gpus if "w0" in _workloads_on(gpu)}) == 2
 
