@@ -14,7 +14,6 @@ the worst error both scalings introduce.
 
 from __future__ import annotations
 
-
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace

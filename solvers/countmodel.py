@@ -327,18 +327,7 @@ def _kept_carriers(group, packing, usable: set[str]) -> int:
 
 def _carriers(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
     """GPUs (or TP groups) of a group that could hold a replica using one of `usable` resources."""
-    g, gpu = group.id, group.gpu
-    terms = [v.gpus[g, layout.key] for layout in problem.layouts[gpu] if _holds(gpu, layout, usable)]
-    for k, packing in enumerate(group.packings):
-        n = _tp_carriers(gpu, packing, usable)
-        if n:
-            terms.append(n * v.fresh[g, k])
-    if group.kept is not None:
-        for k, packing in enumerate(group.kept.packings):
-            n = _kept_carriers(group, packing, usable)
-            if n:
-                terms.append(n * v.kept[g, k])
-    return sum(terms)
+    return _whole_units(group, problem, v, usable) + _mig_carriers(group, problem, v, usable)
 
 
 def _whole_units(group, problem: PlanningProblem, v: CountModel, usable: set[str]):
@@ -385,10 +374,8 @@ def _mig_nodes(group, problem: PlanningProblem, v: CountModel, usable: set[str])
     """Nodes of a group that could have a MIG GPU offering one of the `usable` slices: fresh nodes
     whose TP groups leave a GPU free, kept nodes with such a GPU today."""
     gpu = group.gpu
-    if not any(layout.mode != "full" and _holds(gpu, layout, usable) for layout in problem.layouts[gpu]):
-        terms = []
-    else:
-        terms = [v.fresh[group.id, k] for k, packing in enumerate(group.packings) if packing.gpus < group.gpus_per_node]
+    offered = any(layout.mode != "full" and _holds(gpu, layout, usable) for layout in problem.layouts[gpu])
+    terms = [v.fresh[group.id, k] for k, packing in enumerate(group.packings) if offered and packing.gpus < group.gpus_per_node]
     if group.kept is not None and any(_holds(gpu, layout, usable) for layout in group.kept.fixed_layouts):
         terms += [v.kept[group.id, k] for k in range(len(group.kept.packings))]
     return sum(terms)

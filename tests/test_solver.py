@@ -770,7 +770,10 @@ def _try(loaded, solver: str) -> Plan | None:
 # Derandomized: the same fleets on every run, so that CI never turns on a new draw. Fleets a
 # random draw once found wrong stay as tests of their own (the spread cases above and below). To
 # search new draws, MIG_PLAN_PROPERTY_EXAMPLES=N runs N random fleets per property test instead.
-_SEARCH = int(os.environ.get("MIG_PLAN_PROPERTY_EXAMPLES", "0"))
+_SEARCH_TEXT = os.environ.get("MIG_PLAN_PROPERTY_EXAMPLES", "0")
+if not _SEARCH_TEXT.isdigit():
+    raise pytest.UsageError(f"MIG_PLAN_PROPERTY_EXAMPLES must be a whole number of fleets, not {_SEARCH_TEXT!r}")
+_SEARCH = int(_SEARCH_TEXT)
 
 
 def _property(examples: int):
