@@ -53,9 +53,13 @@ class CountModel:
         return ((self.fresh, sol.fresh), (self.kept, sol.kept), (self.gpus, sol.layouts), (self.rep, sol.replicas))
 
 
-def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> CountModel:
+def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts: dict[int, list[int]] | None = None) -> CountModel:
     """The count model over `model`. `secondary=False` leaves out what only the secondary
-    objectives need (the distinct-layout indicators): models that minimise cost alone are smaller."""
+    objectives need (the distinct-layout indicators): models that minimise cost alone are smaller.
+    `cuts`: the rounding cuts to add, as divisors per workload (`rounding_divisors`); by default
+    all of them while the fleet has at most `ALL_CUTS_MAX`, none beyond (see `default_cuts`)."""
+    if cuts is None:
+        cuts = default_cuts(problem)
     v = CountModel()
     supply: dict[tuple[int, str], list] = {}  # (group, resource) -> linear terms
 
@@ -114,8 +118,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
     users: dict[tuple[int, str], list] = {}
     shared: dict[int, tuple[list, list, set]] = {}  # group -> its spread workloads' whole and sliced splits, resources
     for demand_index, demand in enumerate(problem.demands):
-        coverage = []
-        count_terms = []
+        covers = []  # (capacity, replica variable) on every pool
         hosts = []
         for pool, members in pools.items():
             gpu = members[0].gpu
@@ -131,19 +134,21 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
                 r = model.int_var(0, ub, f"rep_w{demand_index}_g{pool}_{res}")
                 v.rep[demand_index, pool, res] = r
                 users.setdefault((pool, res), []).append(r)
-                coverage.append(cand.capacity * r)
-                count_terms.append(r)
+                covers.append((cand.capacity, r))
                 pool_reps.append(r)
                 pool_cand_reps.append(r)
             if demand.spread and pool_reps:
                 place = _unit_hosts if problem.strict_spread else _carrier_hosts
                 hosts += place(problem, model, v, demand_index, members, cands, pool_cand_reps, shared)
-        model.add(sum(coverage) >= demand.target_scaled)
+        model.add(sum(c * r for c, r in covers) >= demand.target_scaled)
+        count_terms = [r for _, r in covers]
         # Valid cut: at least ceil(target / best capacity) replicas, whatever their resources.
-        best = max((c.capacity for (wi, _), cs in problem.candidates.items() if wi == demand_index for c in cs), default=0)
+        best = max(workload_capacities(problem, demand_index), default=0)
         fewest = -(-demand.target_scaled // best) if best else 0
         if max(fewest, demand.min_replicas):
             model.add(sum(count_terms) >= max(fewest, demand.min_replicas))
+        for d in cuts.get(demand_index, ()):  # valid cuts, see `rounding_divisors`
+            model.add(sum(-(-c // d) * r for c, r in covers) >= -(-demand.target_scaled // d))
         if demand.max_replicas is not None:
             model.add(sum(count_terms) <= demand.max_replicas)
         if demand.spread:
@@ -191,6 +196,53 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True) -> C
                 model.add(total <= group.available * used[group.gpu, layout.key])
     v.distinct = sum(used.values())
     return v
+
+
+# Rounding cuts in the model: every one while the fleet has at most this many. Measured (generated
+# fleets, seed 0, HiGHS's bound after half the benchmark's time): all of them lift it on M (689
+# cuts: $591.83 -> $593.44/h in 9 s) and L (3,265: $8,985.70 -> $8,988.89 in 27 s), but on XL
+# (8,498) they slow its LP so much that the bound drops ($35,448.69 -> $35,433.21 in 130 s); there
+# the ones the LP relaxation violates (`lp.separate_cuts`, about 200) do better ($35,452.83).
+ALL_CUTS_MAX = 5000
+
+
+def rounding_divisors(capacities: list[int], target: int) -> list[int]:
+    """The Chvátal–Gomory roundings of a throughput row `sum(capacity * replicas) >= target` the
+    model adds, one per divisor d: `sum(ceil(capacity / d) * replicas) >= ceil(target / d)` holds
+    for every integer plan (divide the row by d, round each coefficient up, then the integer left
+    side up). The divisors are the distinct capacities but the largest: with it every coefficient
+    is 1 (the replica-count cut, built with the replica limits), and two capacities never give the
+    same coefficients (under the smaller, the larger's is 2 or more). A target of 0 needs none.
+
+    Why: the count model's integrality gap is here. Replicas are whole, and a workload whose target
+    is a few replicas of its cheap resources pays for the last one in full where the LP pays a
+    fraction (generated M, seed 0: the LP bound is $577.43/h, $578.00 with integer nodes and
+    layouts, and $592.45 or more with integer replicas alone). The cuts price "one tp8 or two tp4
+    or four tp2" in the LP (M's LP bound with them: $583.26)."""
+    if target <= 0:
+        return []
+    return sorted({c for c in capacities if c > 0})[:-1]
+
+
+def workload_capacities(problem: PlanningProblem, demand_index: int) -> list[int]:
+    """Capacities of every resource the workload may run on (one per candidate and GPU type)."""
+    return [c.capacity for (w, _), cands in problem.candidates.items() if w == demand_index for c in cands]
+
+
+def all_cuts(problem: PlanningProblem) -> dict[int, list[int]]:
+    """Every workload's rounding cuts, as divisors (`rounding_divisors`)."""
+    return {w: rounding_divisors(workload_capacities(problem, w), d.target_scaled) for w, d in enumerate(problem.demands)}
+
+
+def too_many_cuts(cuts: dict[int, list[int]]) -> bool:
+    return sum(map(len, cuts.values())) > ALL_CUTS_MAX
+
+
+def default_cuts(problem: PlanningProblem) -> dict[int, list[int]]:
+    """Every workload's rounding cuts if the fleet has at most `ALL_CUTS_MAX` of them, else none
+    (a back end with an LP at hand adds the ones the LP violates instead: `lp.separate_cuts`)."""
+    every = all_cuts(problem)
+    return {} if too_many_cuts(every) else every
 
 
 def _carrier_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int, members: list, cands: list, cand_reps: list, shared: dict) -> list:

@@ -140,10 +140,13 @@ def _solve_full(
     """HiGHS on the count model itself: plans and a bound on the fleet's cost."""
     from ortools.math_opt.python import mathopt
 
-    from solvers.countmodel import build
+    from solvers import countmodel, lp
 
+    cuts = countmodel.all_cuts(problem)
+    if countmodel.too_many_cuts(cuts):  # only those the LP violates (a quarter of the time at most)
+        cuts = lp.separate_cuts(problem, cuts, deadline=time.time() + 0.25 * (deadline - time.time()))
     wrapper = _MathOptModel()
-    v = build(problem, wrapper, secondary=False)
+    v = countmodel.build(problem, wrapper, secondary=False, cuts=cuts)
     wrapper.model.minimize(v.cost)
     model_params = None
     if hint is not None and hint.cost_scaled is not None:
