@@ -455,6 +455,28 @@ def test_two_spread_workloads_cannot_share_a_one_gpu_node_one_of_them_fills(solv
         assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
 
 
+def test_a_plan_solved_again_for_spread_reports_both_solves_time(monkeypatch) -> None:
+    # The one-GPU fleet above: the light spread rows admit a three-node plan placement cannot
+    # spread, so planning solves again unit by unit; `solver.seconds` is what the user waited.
+    from planner import planning
+
+    seconds = []
+    real = planning._solve_and_place
+
+    def spy(*args):
+        plan, issues = real(*args)
+        seconds.append(plan.solver.seconds)
+        return plan, issues
+
+    monkeypatch.setattr(planning, "_solve_and_place", spy)
+    w0 = generic("w0", 1, {f"{A100}/7g.40gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    w1 = generic("w1", 1, {f"{A100}/7g.40gb": 1, A100: 1, f"{A100}/1g.5gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    plan = solve(a100_market(1, 5, w0, w1))
+    assert len(seconds) == 2
+    assert plan.solver.seconds == pytest.approx(seconds[0] + seconds[1], abs=0.002)
+    assert any("solved again with spread modelled unit by unit" in note for note in plan.solver.notes)
+
+
 @pytest.mark.parametrize("solver", ["cp-sat", "greedy"])
 @pytest.mark.parametrize(
     ("gpus_per_node", "spread_caps", "other"),
