@@ -198,12 +198,14 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
     return v
 
 
-# Rounding cuts in the model: every one while the fleet has at most this many. Measured (generated
-# fleets, seed 0, HiGHS's bound after half the benchmark's time): all of them lift it on M (689
-# cuts: $591.83 -> $593.44/h in 9 s) and L (3,265: $8,985.70 -> $8,988.89 in 27 s), but on XL
-# (8,498) they slow its LP so much that the bound drops ($35,448.69 -> $35,433.21 in 130 s); there
-# the ones the LP relaxation violates (`lp.separate_cuts`, about 200) do better ($35,452.83).
-ALL_CUTS_MAX = 5000
+# Rounding cuts in the model: every one while the fleet has at most this many. Measured on
+# generated fleets (HiGHS's bound after half the benchmark's time, on the full model alone): on
+# M (689 cuts, seed 0) all of them lift it most ($591.83 without, $593.44 with all, $592.73 with
+# the ones the LP violates, in 9 s); on L (3,265) the violated ones (`lp.separate_cuts`, about
+# 200) beat all of them on seeds 1-3 and trail by $1.25 at most on seeds 0 and 4 (27 s; seed 3:
+# $8,943.58 without, $8,935.35 with all, $8,947.53 with the violated ones); on XL (8,498) all of them slow HiGHS's LP so
+# much that the bound drops ($35,448.69 -> $35,433.21 in 130 s; violated ones: $35,452.83).
+ALL_CUTS_MAX = 1500
 
 
 def rounding_divisors(capacities: list[int], target: int) -> list[int]:
