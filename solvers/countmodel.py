@@ -147,8 +147,8 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
         fewest = -(-demand.target_scaled // best) if best else 0
         if max(fewest, demand.min_replicas):
             model.add(sum(count_terms) >= max(fewest, demand.min_replicas))
-        for d in cuts.get(demand_index, ()):  # valid cuts, see `rounding_divisors`
-            model.add(sum(-(-c // d) * r for c, r in covers) >= -(-demand.target_scaled // d))
+        for d in cuts.get(demand_index, ()):
+            model.add(rounding_row(covers, d, demand.target_scaled))
         if demand.max_replicas is not None:
             model.add(sum(count_terms) <= demand.max_replicas)
         if demand.spread:
@@ -203,8 +203,9 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
 # M (689 cuts, seed 0) all of them lift it most ($591.83 without, $593.44 with all, $592.73 with
 # the ones the LP violates, in 9 s); on L (3,265) the violated ones (`lp.separate_cuts`, about
 # 200) beat all of them on seeds 1-3 and trail by $1.25 at most on seeds 0 and 4 (27 s; seed 3:
-# $8,943.58 without, $8,935.35 with all, $8,947.53 with the violated ones); on XL (8,498) all of them slow HiGHS's LP so
-# much that the bound drops ($35,448.69 -> $35,433.21 in 130 s; violated ones: $35,452.83).
+# $8,943.58 without, $8,935.35 with all, $8,947.53 with the violated ones); on XL (8,498) all of
+# them slow HiGHS's LP so much that the bound drops ($35,448.69 -> $35,433.21 in 130 s; the
+# violated ones: $35,452.83).
 ALL_CUTS_MAX = 1500
 
 
@@ -224,6 +225,11 @@ def rounding_divisors(capacities: list[int], target: int) -> list[int]:
     if target <= 0:
         return []
     return sorted({c for c in capacities if c > 0})[:-1]
+
+
+def rounding_row(covers: list[tuple[int, Any]], d: int, target: int):
+    """The rounding cut of divisor d over a workload's (capacity, replica variable) pairs."""
+    return sum(-(-c // d) * r for c, r in covers) >= -(-target // d)
 
 
 def workload_capacities(problem: PlanningProblem, demand_index: int) -> list[int]:
