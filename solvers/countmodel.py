@@ -232,6 +232,11 @@ def rounding_row(covers: list[tuple[int, Any]], d: int, target: int):
     return sum(-(-c // d) * r for c, r in covers) >= -(-target // d)
 
 
+def replica_capacities(problem: PlanningProblem) -> dict[tuple[int, str], int]:
+    """Capacity of one replica of each workload (by index) on each of its resources (by name)."""
+    return {(w, str(c.resource)): c.capacity for (w, _), cands in problem.candidates.items() for c in cands}
+
+
 def workload_capacities(problem: PlanningProblem, demand_index: int) -> list[int]:
     """Capacities of every resource the workload may run on (one per candidate and GPU type)."""
     return [c.capacity for (w, _), cands in problem.candidates.items() if w == demand_index for c in cands]

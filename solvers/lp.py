@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ortools.linear_solver import pywraplp
 
 from planner.problem import PlanningProblem
-from solvers.countmodel import build, rounding_row
+from solvers.countmodel import build, replica_capacities, rounding_row
 
 VIOLATED = 1e-6  # a cut counts as violated by this fraction of its right-hand side
 
@@ -74,7 +74,7 @@ def separate_cuts(problem: PlanningProblem, candidates: dict[int, list[int]], ro
     model = _LpModel(solver)
     v = build(problem, model, secondary=False, cuts={})
     solver.Minimize(v.cost)
-    capacity = {(w, str(c.resource)): c.capacity for (w, _), cands in problem.candidates.items() for c in cands}
+    capacity = replica_capacities(problem)
     covers: dict[int, list] = {}
     for (w, _, res), var in v.rep.items():
         covers.setdefault(w, []).append((capacity[w, res], var))

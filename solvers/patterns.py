@@ -37,7 +37,7 @@ from ortools.linear_solver import pywraplp
 
 from planner.problem import PlanningProblem
 from planner.solution import CountSolution
-from solvers.countmodel import build, resource_slots
+from solvers.countmodel import build, replica_capacities, resource_slots
 from solvers.lp import _LpModel
 
 # A pricing search that visits more nodes than this returns the best patterns found so far: any
@@ -151,7 +151,7 @@ def lp_priced(problem: PlanningProblem, known: list[CountSolution | None], deadl
     def dual(row) -> float:
         return row.dual_value() if row is not None else 0.0
 
-    capacity = {(w, str(c.resource)): c.capacity for (w, _), cs in problem.candidates.items() for c in cs}
+    capacity = replica_capacities(problem)
     for w, items in sorted(_replicas_by_workload(v).items()):
         if time.time() >= deadline:
             break

@@ -19,7 +19,6 @@ from planner.cli import solve as solve_cmd
 from planner.cli import validate as validate_cmd
 
 
-
 class _Commands(TyperGroup):
     """The command group, which also answers usage errors (an unknown option, a missing argument)
     in JSON when `--json` was given: scripts reading stdout get the same `{"ok": false,
