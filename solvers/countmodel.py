@@ -174,11 +174,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
             v.slot_rows[pool] = model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
-    v.changes = sum(
-        v.active[group.id] - sum(v.kept[group.id, k] for k in range(len(group.kept.packings)))
-        for group in problem.groups
-        if group.kept is not None
-    )
+    v.changes = changes(problem, v)
     if not secondary:
         return v
     # Distinct layouts per GPU type (MIG-off counts as one layout; TP groups are not layouts).
@@ -196,6 +192,25 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
                 model.add(total <= group.available * used[group.gpu, layout.key])
     v.distinct = sum(used.values())
     return v
+
+
+def changes(problem: PlanningProblem, v: CountModel):
+    """The `changes` objective: nodes the plan touches against today's fleet. An inventory node
+    configured anew (its layout known today) is one; so is an inventory node released and a market
+    node bought. Why all three: counting only re-cut nodes made "release an owned node, buy the
+    same node type at the same price" a free way to avoid a change, so a plan could leave a
+    fleet's own node empty and buy another rather than re-cut it (a node bought must be racked and
+    configured, and a node released has its workloads moved: neither is less disruptive)."""
+    terms = []
+    for group in problem.groups:
+        g = group.id
+        if group.origin == "market":
+            terms.append(v.active[g])  # bought
+        elif group.kept is not None:  # every node not kept exactly as today: re-cut or released
+            terms.append(group.available - sum(v.kept[g, k] for k in range(len(group.kept.packings))))
+        else:  # today's layout unknown: only a release is known to change the node
+            terms.append(group.available - v.active[g])
+    return sum(terms)
 
 
 # Rounding cuts in the model: every one while the fleet has at most this many. Measured on

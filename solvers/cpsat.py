@@ -1,8 +1,9 @@
 """CP-SAT back end: the count model (`solvers/countmodel.py`) solved lexicographically.
 
 Stages: (1) minimise cost — its proven bound is what the plan reports; (2) with cost fixed at the
-best found, minimise layout changes against today; (3) then the number of distinct layouts.
-Each stage is warm-started with the previous stage's solution.
+best found, minimise changes to today's fleet (`countmodel.changes`: nodes re-cut, released or
+bought); (3) then the number of distinct layouts. Each stage is warm-started with the previous
+stage's solution.
 """
 
 from __future__ import annotations

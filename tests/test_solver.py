@@ -339,6 +339,32 @@ def test_todays_layout_is_changed_when_it_cannot_serve() -> None:
     assert plan.changes[0].gpus == [0]
 
 
+@pytest.mark.parametrize("today", ["[7g.80gb]", "off"])
+def test_an_owned_node_is_re_cut_rather_than_released_for_a_market_one_at_its_price(today: str) -> None:
+    # Today's node cannot serve as it is (7g.80gb, or MIG off; the workload runs on 1g.10gb
+    # only), and the market sells the same node type at the same price: both plans cost $2/h.
+    # Releasing the owned node and buying one is two changes to the fleet, re-cutting it one.
+    plan = solve(
+        fleet(
+            f"""
+            gpus:
+              H100-SXM5-80GB: {{price_per_hour: 2.0}}
+            node_types:
+              one: {{gpu: H100-SXM5-80GB, count: 1}}
+            nodes:
+              - {{name: a, type: one, mig: {{all: {today}}}}}
+            market:
+              one: {{max: 2}}
+            """,
+            workloads(generic("w", 70, {f"{H100}/1g.10gb": 10})),
+        )
+    )
+    optimal(plan, 2.0)
+    (node,) = plan.nodes
+    assert (node.name, node.origin, node.kept) == ("a", "inventory", False)
+    assert [c.node for c in plan.changes] == ["a"]
+
+
 def a100_market(gpus_per_node: int, most: int, *items: str) -> str:
     """A fleet of market A100-40GB nodes at $0.25/h (at most `most`), all GPUs NVLinked."""
     return fleet(

@@ -269,6 +269,8 @@ class ProfileEntry(StrictModel):
 
 class Objective(StrictModel):
     minimize: Literal["cost"] = "cost"
+    # Tie-breaks at equal cost, in order. `changes`: inventory nodes not kept as they are today
+    # (re-cut or released) plus market nodes bought (solvers/countmodel.py `changes`).
     then: list[Literal["changes", "distinct_layouts"]] = Field(default_factory=lambda: ["changes", "distinct_layouts"])
 
 
