@@ -277,6 +277,11 @@ class Objective(StrictModel):
 # `solver.patterns: auto` is on from this many workloads. Generated benchmark fleets, this 2-core
 # machine: L (200 workloads, 55 s) $9,048.36 -> $8,998.60 and XL (500, 260 s) gap 0.36 % -> 0.1 %
 # with patterns; M (40, 9 s) $597.96 -> $608.72, its full model needing all of its few seconds.
+# Below 100 the evidence is mixed, so auto stays off there. 30 s, seeds 0-2, without -> with:
+# - M (40): $597.68 -> $594.28, $623.50 both, $603.08 -> $599.20;
+# - 30 workloads: $454.30 -> $461.27, and the same plans on seeds 1 and 2;
+# - 20 workloads: the same plans, but seed 0 proven optimal only without (the full model
+#   needs all 30 s).
 PATTERNS_AUTO_MIN_WORKLOADS = 100
 
 
