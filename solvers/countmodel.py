@@ -21,6 +21,7 @@ back end supplies only `int_var` and `add`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -116,7 +117,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
     for group in problem.groups:
         pools.setdefault(group.pool, []).append(group)
     users: dict[tuple[int, str], list] = {}
-    shared: dict[int, tuple[list, list, set]] = {}  # group -> its spread workloads' whole and sliced splits, resources
+    shared = _SpreadShares()  # strict spread: what the spread workloads of a group share
     for demand_index, demand in enumerate(problem.demands):
         covers = []  # (capacity, replica variable) on every pool
         hosts = []
@@ -155,11 +156,17 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
             model.add(sum(hosts) >= 2)
     # Strict spread: the spread workloads' replicas in one group share the whole GPUs and TP groups,
     # and the slices, that any of them can use (in a pool of one group, its supply rows say so).
-    for g, (wholes, slices, uses) in shared.items():
+    for g, (wholes, slices, uses) in shared.units.items():
         if len(wholes) > 1:
             group = problem.groups[g]
             model.add(sum(wholes) <= _whole_units(group, problem, v, uses))
             model.add(sum(slices) <= _slices(group, problem, v, uses))
+    # ... and each node's units: the workloads hosted on the nodes of one packing hold a unit each.
+    for (g, kept, k), hosted in shared.node_hosts.items():
+        _node_unit_rows(problem, model, v, problem.groups[g], kept, k, hosted)
+    # ... and each layout's slices: the spread replicas placed on a layout's GPUs fit its slices.
+    for per_gpu, gpus, placed in shared.layout_slices.values():
+        model.add(sum(placed) <= per_gpu * gpus)
     for key, reps in users.items():
         v.supply_rows[key] = model.add(sum(reps) <= sum(supply[key]))
     # Valid cut, redundant for the integer model: the memory slots the replicas of a pool take
@@ -299,13 +306,16 @@ def _unit_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int,
     split over the pool's groups here, each group's within what it supplies to w and (`shared`, a
     row per group once every workload is built) to all its spread workloads together. Without
     that, one group's units could vouch for another's nodes, two spread workloads could both count
-    one whole GPU, or a GPU whose slices are all another workload's could carry w."""
+    one whole GPU, or a GPU whose slices are all another workload's could carry w. The hosting
+    nodes are also counted per TP packing (`_packing_hosts`), where the spread workloads hosted
+    hold a unit each: else two whole GPUs of one node could vouch for two hosts."""
     gpu = members[0].gpu
     usable = {str(c.resource) for c in cands}
     by_kind = {kind: [r for c, r in zip(cands, cand_reps) if r is not None and (c.resource.kind == "mig") == kind] for kind in (False, True)}
     slice_reps = {str(c.resource): r for c, r in zip(cands, cand_reps) if r is not None and c.resource.kind == "mig"}
     splits: dict[bool, list] = {False: [], True: []}  # per group, in pools of several
     carried_by: dict[str, list] = {}  # profile -> per group, nodes hosting w through it
+    placed_by: dict[str, list] = {}  # profile -> per group and layout, w's slices placed there
     hosts = []
     for group in members:
         g = group.id
@@ -320,7 +330,7 @@ def _unit_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int,
             model.add(sliced <= _slices(group, problem, v, usable))
             splits[False].append(whole)
             splits[True].append(sliced)
-            wholes, slices, uses = shared.setdefault(g, ([], [], set()))
+            wholes, slices, uses = shared.units.setdefault(g, ([], [], set()))
             wholes.append(whole)
             slices.append(sliced)
             uses |= usable
@@ -342,10 +352,11 @@ def _unit_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int,
             if len(members) > 1:
                 model.add(sum(carried) <= sliced)
             model.add(h <= whole + sum(carried))
+        if slice_reps:
+            model.add(h <= whole + _layout_hosts(problem, model, v, w, group, set(slice_reps), sliced, shared, placed_by))
         model.add(h <= v.active[g])
-        capable = _capable_nodes(group, problem, v, usable)
-        if capable is not None:
-            model.add(h <= capable)
+        # Per packing, at most its nodes (so only nodes with a unit w could use), sharing units.
+        model.add(h <= sum(_packing_hosts(problem, model, v, w, group, usable, shared)))
         hosts.append(h)
     for kind in (False, True):
         if splits[kind]:
@@ -353,7 +364,129 @@ def _unit_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int,
     if len(members) > 1:
         for res, ys in carried_by.items():
             model.add(sum(ys) <= slice_reps[res])
+    for res, placed in placed_by.items():
+        model.add(sum(placed) == slice_reps[res])
     return hosts
+
+
+@dataclass
+class _SpreadShares:
+    """What the strict spread rows of one group's spread workloads share, filled in workload by
+    workload and turned into rows once every workload is built."""
+
+    units: dict = field(default_factory=dict)  # group -> (whole splits, sliced splits, resources used)
+    node_hosts: dict = field(default_factory=dict)  # (group, kept?, packing) -> [(unit kinds, hosts)]
+    # (group, layout, profile) -> (its slices per GPU, GPUs in that layout, [spread replicas there])
+    layout_slices: dict = field(default_factory=dict)
+
+
+def _unit_kinds(problem: PlanningProblem, group, kept: bool, packing) -> dict[tuple, int]:
+    """The kinds of unit a node of this group and packing has, with how many spread workloads
+    each kind can hold per node: a TP group one, a GPU with MIG off one, a GPU free for a MIG
+    layout as many as a layout has instances (for fresh nodes, a free GPU may be either)."""
+    gpu = group.gpu
+    kinds = {("tp", size): packing.count(size) for size in sorted({len(t) for t in packing.groups})}
+    if kept:
+        if len(group.kept.off) > packing.gpus:
+            kinds["off",] = len(group.kept.off) - packing.gpus
+        fixed = sum(n for layout in group.kept.fixed_layouts for _, n in layout.counts)
+        if fixed:
+            kinds["fixed",] = fixed
+    elif group.gpus_per_node > packing.gpus:
+        per_gpu = max((sum(n for _, n in layout.counts) for layout in problem.layouts[gpu] if layout.mode != "full"), default=1)
+        kinds["free",] = (group.gpus_per_node - packing.gpus) * per_gpu
+    return kinds
+
+
+def _kinds_for(problem: PlanningProblem, group, kept: bool, kinds: dict[tuple, int], usable: set[str]) -> frozenset:
+    """The unit kinds (of `_unit_kinds`) that could hold a replica using one of `usable` resources."""
+    gpu = group.gpu
+    out = {kind for kind in kinds if kind[0] == "tp" and f"{gpu}/tp{kind[1]}" in usable}
+    if ("off",) in kinds and gpu in usable:
+        out.add(("off",))
+    if ("fixed",) in kinds and any(_holds(gpu, layout, usable) for layout in group.kept.fixed_layouts):
+        out.add(("fixed",))
+    if ("free",) in kinds and any(_holds(gpu, layout, usable) for layout in problem.layouts[gpu]):
+        out.add(("free",))
+    return frozenset(out)
+
+
+def _packing_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int, group, usable: set[str], shared: _SpreadShares) -> list:
+    """Per packing of the group's nodes (fresh, and kept as today) that has a unit w could use,
+    the nodes of that packing hosting w (at most 2 matter, at most its nodes); registered in
+    `shared` for the per-node unit rows (`_node_unit_rows`)."""
+    g = group.id
+    options = [(False, k, packing, v.fresh[g, k]) for k, packing in enumerate(group.packings)]
+    if group.kept is not None:
+        options += [(True, k, packing, v.kept[g, k]) for k, packing in enumerate(group.kept.packings)]
+    hosts = []
+    for kept, k, packing, nodes in options:
+        kinds = _unit_kinds(problem, group, kept, packing)
+        mine = _kinds_for(problem, group, kept, kinds, usable)
+        if not mine:
+            continue
+        y = model.int_var(0, min(2, group.available), f"host_w{w}_g{g}_{'kept' if kept else 'fresh'}{k}")
+        model.add(y <= nodes)
+        shared.node_hosts.setdefault((g, kept, k), []).append((mine, y))
+        hosts.append(y)
+    return hosts
+
+
+def _layout_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: int, group, profiles: set[str], sliced, shared: _SpreadShares, placed_by: dict):
+    """MIG GPUs of the group hosting spread workload w, each with a slice of w's own: w's slices
+    in the group (`sliced`) are placed per layout and profile (fresh layouts, and today's on kept
+    nodes), the spread workloads' slices on a layout fit its slices (a row per layout and profile
+    once every workload is built, from `shared`), and a layout's GPUs host w at most as often as
+    w has slices there. Without it, a GPU whose slices are all another spread workload's could
+    carry w when a slice of that profile was free elsewhere, and w's two profiles on one GPU could
+    count as two hosts (found by hypothesis: two one-GPU nodes, one workload on three of the four
+    3g.20gb slices, the other left one node)."""
+    g, gpu = group.id, group.gpu
+    options = [(("fresh", layout.key), layout.counts, v.gpus[g, layout.key]) for layout in problem.layouts[gpu] if layout.mode != "full"]
+    if group.kept is not None:
+        kept_nodes = sum(v.kept[g, k] for k in range(len(group.kept.packings)))
+        per_node: dict[str, int] = {}
+        for layout in group.kept.fixed_layouts:
+            per_node[layout.key] = per_node.get(layout.key, 0) + 1
+        fixed = {layout.key: layout for layout in group.kept.fixed_layouts}
+        options += [(("kept", key), fixed[key].counts, n * kept_nodes) for key, n in per_node.items()]
+    top = group.available * group.gpus_per_node
+    hosts, placed = [], []
+    for (origin, key), counts, gpus in options:
+        here = []
+        for profile, n in counts:
+            res = f"{gpu}/{profile}"
+            if res not in profiles:
+                continue
+            s = model.int_var(0, n * top, f"placed_w{w}_g{g}_{origin}_{key}_{profile}")
+            shared.layout_slices.setdefault((g, origin, key, profile), (n, gpus, []))[2].append(s)
+            placed_by.setdefault(res, []).append(s)
+            here.append(s)
+        if here:
+            z = model.int_var(0, min(2, top), f"host_w{w}_g{g}_{origin}_{key}")
+            model.add(z <= gpus)
+            model.add(z <= sum(here))
+            hosts.append(z)
+            placed += here
+    model.add(sum(placed) == sliced)
+    return sum(hosts)
+
+
+def _node_unit_rows(problem: PlanningProblem, model: Backend, v: CountModel, group, kept: bool, k: int, hosted: list) -> None:
+    """Spread workloads hosted on the nodes of one packing each hold a unit of their own there: for
+    every set U of unit kinds, the workloads that can only use kinds in U are hosted at most
+    (units of U per node) × nodes times. Without it, a node's two whole GPUs could vouch for two
+    hosting nodes (a fleet where one spread workload's TP groups took the other nodes)."""
+    packing = (group.kept.packings if kept else group.packings)[k]
+    nodes = v.kept[group.id, k] if kept else v.fresh[group.id, k]
+    kinds = _unit_kinds(problem, group, kept, packing)
+    names = sorted(kinds)
+    for size in range(1, len(names) + 1):
+        for subset in itertools.combinations(names, size):
+            inside = [y for mine, y in hosted if mine <= set(subset)]
+            units = sum(kinds[kind] for kind in subset)
+            if len(inside) > max(units, 1):  # else each host's own `y <= nodes` already says it
+                model.add(sum(inside) <= units * nodes)
 
 
 class _Check:

@@ -535,6 +535,41 @@ def test_spread_workloads_host_only_where_their_own_replicas_run(solver, gpus_pe
         assert len({node.name for node in plan.nodes for gpu in node.gpus if f"w{i}" in _workloads_on(gpu)}) == 2
 
 
+@pytest.mark.parametrize("solver", ["cp-sat", "greedy"])
+def test_two_whole_gpus_of_one_node_do_not_vouch_for_two_hosts(solver) -> None:
+    # 2-GPU nodes, two owned and one from the market. w1 (TP2 only) fills two nodes, so w0 (TP2 or
+    # a whole GPU) is left one node: four are needed. The unit-by-unit spread rows counted the
+    # free node's two whole GPUs as two hosts, and planning reported its own plan as a bug
+    # (found by hypothesis). Now the spread workloads on the nodes of one TP packing hold a unit
+    # of their own each.
+    w0 = generic("w0", 1, {f"{A100}/tp2": 1, A100: 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    w1 = generic("w1", 1, {f"{A100}/tp2": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    owned = "nodes:\n  - {name: own0, type: t}\n  - {name: own1, type: t}\nworkloads:"
+    with pytest.raises(NoFeasiblePlan):
+        solve(a100_market(2, 1, w0, w1).replace("workloads:", owned, 1), solver=solver)
+    plan = solve(a100_market(2, 2, w0, w1).replace("workloads:", owned, 1), solver=solver)
+    assert plan.cost_per_hour == pytest.approx(1.0)  # four nodes
+    for name in ("w0", "w1"):
+        assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
+
+
+def test_a_mig_gpu_full_of_one_spread_workloads_slices_does_not_host_another() -> None:
+    # Two owned one-GPU nodes. w0 needs three 3g.20gb slices (3 each, target 7) of the four two
+    # GPUs have, so one GPU is all w0's and w1 is left the other. The unit-by-unit spread rows let
+    # the full GPU carry w1 (a 3g.20gb slice was free on the other GPU) and counted w1's 2g.10gb
+    # and 1g.5gb slices on one GPU as two hosts (found by hypothesis). Now w's slices are placed
+    # per layout and profile, within the layout's slices.
+    w0 = generic("w0", 7, {f"{A100}/7g.40gb": 1, f"{A100}/3g.20gb": 3, A100: 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    w1 = generic("w1", 1, {A100: 1, f"{A100}/1g.5gb": 1, f"{A100}/2g.10gb": 1, f"{A100}/3g.20gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    owned = "nodes:\n  - {name: own0, type: t, mig: {0: [1g.5gb, 1g.5gb]}}\n  - {name: own1, type: t, mig: {0: [1g.5gb, 1g.5gb]}}\nworkloads:"
+    with pytest.raises(NoFeasiblePlan):
+        solve(a100_market(1, 0, w0, w1).replace("workloads:", owned, 1))
+    plan = solve(a100_market(1, 1, w0, w1).replace("workloads:", owned, 1))
+    assert plan.cost_per_hour == pytest.approx(0.75)  # a third node
+    for name in ("w0", "w1"):
+        assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
+
+
 def test_a_mig_gpu_offering_two_of_a_spread_workloads_profiles_hosts_it_once() -> None:
     # Two one-GPU nodes: both replicas may share one MIG GPU (a 1g.5gb and a 3g.20gb slice), but
     # spread needs them on both nodes. Counted per profile, that one GPU vouched for two nodes: the
@@ -858,6 +893,12 @@ def _check_random_fleet(text: str) -> None:
         assert best.cost_per_hour <= greedy.cost_per_hour + 1e-6
     if best.lower_bound_per_hour is not None:
         assert best.cost_per_hour >= best.lower_bound_per_hour - 1e-6
+    if best.status == "optimal" and not any("not proven" in note or "no time" in note for note in best.solver.notes):
+        # Releasing an owned node and buying one of its type (here always at its price) is never
+        # cheaper than using the owned node, and is one change more.
+        released = {node.type for node in loaded.inventory if node.name in best.releasable}
+        bought = {node.type for node in best.nodes if node.origin == "market"}
+        assert not released & bought, f"released and bought: {sorted(released & bought)}"
     if best.status == "optimal":
         assert best.gap == 0
         assert best.lower_bound_per_hour == pytest.approx(best.cost_per_hour, abs=1e-6)
