@@ -376,7 +376,8 @@ class _SpreadShares:
 
     units: dict = field(default_factory=dict)  # group -> (whole splits, sliced splits, resources used)
     node_hosts: dict = field(default_factory=dict)  # (group, kept?, packing) -> [(unit kinds, hosts)]
-    # (group, layout, profile) -> (its slices per GPU, GPUs in that layout, [spread replicas there])
+    # (group, fresh or kept, layout, profile) -> (its slices per GPU, GPUs in that layout, [spread
+    # workloads' slices placed there])
     layout_slices: dict = field(default_factory=dict)
 
 

@@ -554,7 +554,7 @@ def test_two_whole_gpus_of_one_node_do_not_vouch_for_two_hosts(solver) -> None:
 
 
 def test_a_mig_gpu_full_of_one_spread_workloads_slices_does_not_host_another() -> None:
-    # Two owned one-GPU nodes. w0 needs three 3g.20gb slices (3 each, target 7) of the four two
+    # Two owned one-GPU nodes. w0 needs three 3g.20gb slices (3 each, target 7) of the four the two
     # GPUs have, so one GPU is all w0's and w1 is left the other. The unit-by-unit spread rows let
     # the full GPU carry w1 (a 3g.20gb slice was free on the other GPU) and counted w1's 2g.10gb
     # and 1g.5gb slices on one GPU as two hosts (found by hypothesis). Now w's slices are placed
