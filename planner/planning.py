@@ -7,6 +7,7 @@ Every plan this returns has passed `planner.verify`; a plan that does not is a b
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable
 
 from planner.errors import NoFeasiblePlan
@@ -46,28 +47,78 @@ def make_plan(
 
 def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) -> Plan:
     problem = problem or build_problem(loaded)
-    plan, issues = _solve_and_place(loaded, solver, time_limit_s, progress, problem, stop)
-    if issues and solver != "greedy" and not stop.requested and not problem.strict_spread and all(_SPREAD_ISSUE in i for i in issues):
+    plan, issues, _ = _solve_and_place(loaded, solver, time_limit_s, progress, problem, stop)
+    if issues and solver != "greedy" and not stop.requested and not problem.strict_spread and _only_spread(issues):
         # The count model's default spread rows are a light relaxation: rarely, placement cannot
         # spread a plan they admit (spread workloads competing for a few nodes' units). Solve
         # again with spread modelled unit by unit, which takes as long again at most.
         strict = dataclasses.replace(problem, strict_spread=True)
         first_seconds = plan.solver.seconds
-        plan, issues = _solve_and_place(loaded, solver, time_limit_s, progress, strict, stop)
+        plan, issues, sol = _solve_and_place(loaded, solver, time_limit_s, progress, strict, stop)
         plan.solver.seconds = round(first_seconds + plan.solver.seconds, 3)  # the user waited for both
         plan.solver.notes.append(
             f"placement could not spread the first plan's replicas; solved again with spread modelled unit by unit ({first_seconds:g} s of the time were the first solve's)"
         )
+        if issues and not stop.requested and _only_spread(issues):
+            plan, issues = _skip_unspreadable(loaded, solver, time_limit_s, progress, strict, stop, plan, issues, sol)
     if issues:
         raise PlanFailedVerification(issues)
     return plan
 
 
 _SPREAD_ISSUE = "spread needs two"  # planner.verify's finding for a spread workload on one node
+# Count solutions placement could not spread that the unit-by-unit model is told to skip, at most:
+# the random fleets that needed it took one or two; each costs a solve.
+MAX_SKIPPED = 50
 
 
-def _solve_and_place(loaded, solver, time_limit_s, progress, problem: PlanningProblem, stop: StopRequest) -> tuple[Plan, list[str]]:
-    """The placed plan of the chosen solver (or greedy's) and the verifier's findings on it."""
+def _only_spread(issues: list[str]) -> bool:
+    return all(_SPREAD_ISSUE in issue for issue in issues)
+
+
+def _skip_unspreadable(loaded, solver, time_limit_s, progress, strict: PlanningProblem, stop: StopRequest, plan: Plan, issues: list[str], sol) -> tuple[Plan, list[str]]:
+    """The last resort when placement cannot spread even the unit-by-unit model's plan (that model
+    is still an aggregate: nodes are counted, not named). Its count solution is excluded and the
+    model solved again, until placement spreads a plan, or else (the model has none left,
+    `MAX_SKIPPED`, the time limit, Ctrl-C) there is no plan to show: NoFeasiblePlan (exit 1) with
+    the reason. The bound reported stays the model's before any exclusion: placement is a
+    heuristic, so a skipped count solution is not proven unspreadable."""
+    from solvers.countmodel import excluded_key
+
+    limit = time_limit_s if time_limit_s is not None else loaded.fleet.solver.time_limit_s
+    deadline = time.monotonic() + limit
+    bound, seconds, skipped, earlier = sol.bound_scaled, plan.solver.seconds, [], list(plan.solver.notes)
+    while issues and _only_spread(issues) and not stop.requested and len(skipped) < MAX_SKIPPED:
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            break
+        skipped.append(excluded_key(sol))
+        try:
+            plan, issues, sol = _solve_and_place(loaded, solver, left, progress, dataclasses.replace(strict, excluded=tuple(skipped)), stop, bound)
+        except NoFeasiblePlan as exc:
+            why = f"no plan spreads every spread workload over two nodes: placement could not spread {len(skipped)} plan(s) of the count model, and it has no other"
+            raise _no_plan([why] + exc.reasons) from None
+        seconds += plan.solver.seconds
+    if issues and _only_spread(issues):  # out of time, skips or patience: no spread plan to show
+        why = "interrupted" if stop.requested else f"it skips {MAX_SKIPPED} at most" if len(skipped) >= MAX_SKIPPED else "out of time"
+        raise _no_plan(
+            [
+                f"no plan found that spreads every spread workload over two nodes ({why}): placement could not spread "
+                f"{len(skipped) + 1} plan(s) of the count model; raise --time-limit, or add nodes"
+            ]
+        )
+    plan.solver.seconds = round(seconds, 3)
+    plan.solver.notes = earlier + [note for note in plan.solver.notes if note not in earlier]
+    plan.solver.notes.append(f"placement could not spread the unit-by-unit model's plan either; it skipped {len(skipped)} such plan(s)")
+    return plan, issues
+
+
+def _solve_and_place(
+    loaded, solver, time_limit_s, progress, problem: PlanningProblem, stop: StopRequest, bound_before_exclusions: int | None = None
+) -> tuple[Plan, list[str], object]:
+    """The placed plan of the chosen solver (or greedy's), the verifier's findings on it, and the
+    count solution it places. With `problem.excluded`, the bound reported is
+    `bound_before_exclusions` (see `_skip_unspreadable`)."""
     from solvers import get_solver
 
     settings = loaded.fleet.solver
@@ -113,8 +164,11 @@ def _solve_and_place(loaded, solver, time_limit_s, progress, problem: PlanningPr
         reasons = [f"no plan found within the time limit of {limit:g} s, and none proven impossible: raise --time-limit"]
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
     sol.time_limit_s = None if solver == "greedy" else limit
+    if problem.excluded:
+        sol.bound_scaled = bound_before_exclusions
+        sol.status = "optimal" if bound_before_exclusions is not None and bound_before_exclusions >= sol.cost_scaled else "feasible"
     plan = place(problem, sol)
-    return plan, verify(plan, loaded, problem.perf)
+    return plan, verify(plan, loaded, problem.perf), sol
 
 
 def _no_plan(reasons: list[str]) -> NoFeasiblePlan:

@@ -144,6 +144,10 @@ class PlanningProblem:
     # larger than the default carrier count, whose plans placement can fail to spread. Planning
     # turns it on to solve again when that happens.
     strict_spread: bool = False
+    # Count solutions the model must not return again, each as its nonzero values
+    # ((table, key, value), sorted; tables as in `CountSolution`: fresh, kept, layouts, replicas):
+    # plans placement could not spread even under `strict_spread` (planning's last resort).
+    excluded: tuple[tuple[tuple[str, tuple, int], ...], ...] = ()
 
 
 def resource_price(problem: PlanningProblem, group: NodeGroup, resource: Resource) -> float:

@@ -49,9 +49,20 @@ class CountModel:
     supply_rows: dict = field(default_factory=dict)  # (pool, resource) -> replicas <= supply
     slot_rows: dict = field(default_factory=dict)  # pool -> memory slots used <= slots paid
 
+    upper: dict = field(default_factory=dict)  # (table, key) -> upper bound of a count variable
+
     def paired(self, sol: CountSolution) -> tuple[tuple[dict, dict], ...]:
         """Each variable table with the solution field holding its values (same keys)."""
         return ((self.fresh, sol.fresh), (self.kept, sol.kept), (self.gpus, sol.layouts), (self.rep, sol.replicas))
+
+    def tables(self) -> dict[str, dict]:
+        """The count variables by table, named as `CountSolution`'s fields are."""
+        return {"fresh": self.fresh, "kept": self.kept, "layouts": self.gpus, "replicas": self.rep}
+
+    def count_var(self, model: "Backend", table: str, key: tuple, ub: int, name: str):
+        """A count variable (0..ub) of one table, its bound kept for no-good rows (`_exclude`)."""
+        self.upper[table, key] = ub
+        return model.int_var(0, ub, name)
 
 
 def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts: dict[int, list[int]] | None = None) -> CountModel:
@@ -72,10 +83,10 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
         n_gpu = group.gpus_per_node
         avail = group.available
         for k, packing in enumerate(group.packings):
-            v.fresh[g, k] = model.int_var(0, avail, f"fresh_g{g}_k{k}")
+            v.fresh[g, k] = v.count_var(model, "fresh", (g, k), avail, f"fresh_g{g}_k{k}")
         if group.kept is not None:
             for k, packing in enumerate(group.kept.packings):
-                v.kept[g, k] = model.int_var(0, avail, f"kept_g{g}_k{k}")
+                v.kept[g, k] = v.count_var(model, "kept", (g, k), avail, f"kept_g{g}_k{k}")
         fresh_nodes = [v.fresh[g, k] for k in range(len(group.packings))]
         kept_nodes = [v.kept[g, k] for k in range(len(group.kept.packings))] if group.kept else []
         active = model.int_var(0, avail, f"active_g{g}")
@@ -86,7 +97,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
         free_gpus = sum(v.fresh[g, k] * (n_gpu - p.gpus) for k, p in enumerate(group.packings))
         layout_vars = []
         for layout in problem.layouts[group.gpu]:
-            x = model.int_var(0, avail * n_gpu, f"gpus_g{g}_{layout.key}")
+            x = v.count_var(model, "layouts", (g, layout.key), avail * n_gpu, f"gpus_g{g}_{layout.key}")
             v.gpus[g, layout.key] = x
             layout_vars.append(x)
             if layout.mode == "full":
@@ -132,7 +143,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
                     pool_cand_reps.append(None)
                     continue
                 ub = sum(_supply_ub(group, cand.resource, problem) for group in members)
-                r = model.int_var(0, ub, f"rep_w{demand_index}_g{pool}_{res}")
+                r = v.count_var(model, "replicas", (demand_index, pool, res), ub, f"rep_w{demand_index}_g{pool}_{res}")
                 v.rep[demand_index, pool, res] = r
                 users.setdefault((pool, res), []).append(r)
                 covers.append((cand.capacity, r))
@@ -179,6 +190,9 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
         if pool in slot_use:
             per_node = _slots_per_gpu(problem, members[0].gpu) * members[0].gpus_per_node
             v.slot_rows[pool] = model.add(sum(slot_use[pool]) <= per_node * sum(v.active[group.id] for group in members))
+
+    for number, values in enumerate(problem.excluded):
+        _exclude(model, v, values, number)
 
     v.cost = sum(group.price_scaled * v.active[group.id] for group in problem.groups)
     v.changes = changes(problem, v)
@@ -488,6 +502,35 @@ def _node_unit_rows(problem: PlanningProblem, model: Backend, v: CountModel, gro
             units = sum(kinds[kind] for kind in subset)
             if len(inside) > max(units, 1):  # else each host's own `y <= nodes` already says it
                 model.add(sum(inside) <= units * nodes)
+
+
+def excluded_key(sol: CountSolution) -> tuple[tuple[str, tuple, int], ...]:
+    """A count solution as `PlanningProblem.excluded` holds it: its nonzero values, sorted."""
+    tables = {"fresh": sol.fresh, "kept": sol.kept, "layouts": sol.layouts, "replicas": sol.replicas}
+    return tuple(sorted((table, key, value) for table, chosen in tables.items() for key, value in chosen.items() if value))
+
+
+def _exclude(model: Backend, v: CountModel, values: tuple, number: int) -> None:
+    """No-good row: the count variables (nodes, layouts, replicas) differ from an excluded count
+    solution in one place at least. Per variable, a binary for "above its excluded value" and
+    one for "below" (the variable's own range as big-M); one of them holds."""
+    excluded = {(table, key): value for table, key, value in values}
+    tables = v.tables()
+    if any(key not in tables[table] for table, key in excluded):
+        return  # a variable it used is not in this model (a restricted one): it cannot recur here
+    differs = []
+    for table, variables in v.tables().items():
+        for key, var in variables.items():
+            value, ub = excluded.get((table, key), 0), v.upper[table, key]
+            if value < ub:
+                above = model.int_var(0, 1, f"nogood{number}_above_{len(differs)}")
+                model.add(var >= (value + 1) * above)
+                differs.append(above)
+            if value > 0:
+                below = model.int_var(0, 1, f"nogood{number}_below_{len(differs)}")
+                model.add(var <= value - 1 + (ub - value + 1) * (1 - below))
+                differs.append(below)
+    model.add(sum(differs) >= 1)
 
 
 class _Check:

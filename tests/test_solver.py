@@ -490,9 +490,9 @@ def test_a_plan_solved_again_for_spread_reports_both_solves_time(monkeypatch) ->
     real = planning._solve_and_place
 
     def spy(*args):
-        plan, issues = real(*args)
+        plan, issues, sol = real(*args)
         seconds.append(plan.solver.seconds)
-        return plan, issues
+        return plan, issues, sol
 
     monkeypatch.setattr(planning, "_solve_and_place", spy)
     w0 = generic("w0", 1, {f"{A100}/7g.40gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
@@ -568,6 +568,43 @@ def test_a_mig_gpu_full_of_one_spread_workloads_slices_does_not_host_another() -
     assert plan.cost_per_hour == pytest.approx(0.75)  # a third node
     for name in ("w0", "w1"):
         assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
+
+
+def test_a_count_plan_placement_cannot_spread_is_skipped() -> None:
+    # Owned: two 2-GPU nodes and a 1-GPU one; three spread workloads on 3g.20gb slices (two per
+    # GPU). Three MIG GPUs of the 2-GPU nodes hold their six replicas, but then one node has a
+    # single MIG GPU (two slices) and all three workloads need both nodes. Counted, not named, the
+    # nodes satisfy every spread row; placement cannot spread it, so planning skips that count
+    # solution and the next one lays out all four GPUs (found by hypothesis: the planner refused
+    # its own plan as a bug).
+    items = [generic(f"w{i}", 1, {f"{A100}/3g.20gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}") for i in range(3)]
+    text = fleet(
+        """
+        node_types:
+          t0: {gpu: A100-SXM4-40GB, count: 2, nvlink: all, price_per_hour: 0.25}
+          t1: {gpu: A100-SXM4-40GB, count: 1, nvlink: all, price_per_hour: 0.25}
+        nodes:
+          - {name: own0, type: t0}
+          - {name: own1, type: t0}
+          - {name: own2, type: t1}
+        """,
+        workloads(*items),
+    )
+    plan = solve(text)
+    optimal(plan, 0.5)
+    assert any("skipped 1 such plan" in note for note in plan.solver.notes)
+    for i in range(3):
+        assert len({node.name for node in plan.nodes for gpu in node.gpus if f"w{i}" in _workloads_on(gpu)}) == 2
+
+
+def test_a_fleet_whose_count_plans_all_fail_to_spread_has_no_plan() -> None:
+    # Two owned 2-GPU nodes: w0's TP2 group fills one, and w1 (spread) is left the other. Every
+    # count plan at that cost admits it; each is skipped in turn, then none is left: no plan.
+    w0 = generic("w0", 1, {f"{A100}/tp2": 1}, memory_gb=4)
+    w1 = generic("w1", 1, {A100: 1, f"{A100}/1g.5gb": 1, f"{A100}/tp2": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}")
+    owned = "nodes:\n  - {name: own0, type: t}\n  - {name: own1, type: t}\nworkloads:"
+    reasons = infeasible(a100_market(2, 0, w0, w1).replace("workloads:", owned, 1))
+    assert reasons[0].startswith("no plan spreads every spread workload over two nodes")
 
 
 def test_a_mig_gpu_offering_two_of_a_spread_workloads_profiles_hosts_it_once() -> None:
