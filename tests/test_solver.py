@@ -916,6 +916,14 @@ def test_random_spread_fleets_cpsat_versus_greedy(text: str) -> None:
     _check_random_fleet(text)
 
 
+@_property(15)
+@given(random_fleets(most_workloads=5, spread_odds=2, owned=4))
+def test_random_crowded_fleets_cpsat_versus_greedy(text: str) -> None:
+    # More workloads and owned nodes, half of them spread: where the unit-by-unit spread model's
+    # plans still could not be spread and planning skips them (`planning._skip_unspreadable`).
+    _check_random_fleet(text)
+
+
 def _check_random_fleet(text: str) -> None:
     loaded = parse_fleet(text, "fleet.yaml")
     greedy = _try(loaded, "greedy")
