@@ -16,6 +16,7 @@ from planner.interrupts import StopRequest, ctrl_c_requests_stop
 from planner.placement import place
 from planner.plan import Plan
 from planner.problem import PlanningProblem, build_problem
+from planner.solution import CountSolution
 from planner.spec import LoadedFleet
 from planner.verify import verify
 
@@ -68,7 +69,7 @@ def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) ->
 
 _SPREAD_ISSUE = "spread needs two"  # planner.verify's finding for a spread workload on one node
 # Count solutions placement could not spread that the unit-by-unit model is told to skip, at most:
-# the random fleets that needed it took one or two; each costs a solve.
+# the random fleets that needed it took 1 to 8 (each a solve of a fraction of a second).
 MAX_SKIPPED = 50
 
 
@@ -76,7 +77,9 @@ def _only_spread(issues: list[str]) -> bool:
     return all(_SPREAD_ISSUE in issue for issue in issues)
 
 
-def _skip_unspreadable(loaded, solver, time_limit_s, progress, strict: PlanningProblem, stop: StopRequest, plan: Plan, issues: list[str], sol) -> tuple[Plan, list[str]]:
+def _skip_unspreadable(
+    loaded, solver, time_limit_s, progress, strict: PlanningProblem, stop: StopRequest, plan: Plan, issues: list[str], sol: CountSolution
+) -> tuple[Plan, list[str]]:
     """The last resort when placement cannot spread even the unit-by-unit model's plan (that model
     is still an aggregate: nodes are counted, not named). Its count solution is excluded and the
     model solved again, until placement spreads a plan, or else (the model has none left,
@@ -115,7 +118,7 @@ def _skip_unspreadable(loaded, solver, time_limit_s, progress, strict: PlanningP
 
 def _solve_and_place(
     loaded, solver, time_limit_s, progress, problem: PlanningProblem, stop: StopRequest, bound_before_exclusions: int | None = None
-) -> tuple[Plan, list[str], object]:
+) -> tuple[Plan, list[str], CountSolution]:
     """The placed plan of the chosen solver (or greedy's), the verifier's findings on it, and the
     count solution it places. With `problem.excluded`, the bound reported is
     `bound_before_exclusions` (see `_skip_unspreadable`)."""
