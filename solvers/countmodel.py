@@ -174,7 +174,7 @@ def build(problem: PlanningProblem, model: Backend, secondary: bool = True, cuts
             model.add(sum(slices) <= _slices(group, problem, v, uses))
     # ... and each node's units: the workloads hosted on the nodes of one packing hold a unit each.
     for (g, kept, k), hosted in shared.node_hosts.items():
-        _node_unit_rows(problem, model, v, problem.groups[g], kept, k, hosted)
+        _node_unit_rows(model, v, problem.groups[g], kept, k, shared.kinds[g, kept, k], hosted)
     # ... and each layout's slices: the spread replicas placed on a layout's GPUs fit its slices.
     for per_gpu, gpus, placed in shared.layout_slices.values():
         model.add(sum(placed) <= per_gpu * gpus)
@@ -390,6 +390,7 @@ class _SpreadShares:
 
     units: dict = field(default_factory=dict)  # group -> (whole splits, sliced splits, resources used)
     node_hosts: dict = field(default_factory=dict)  # (group, kept?, packing) -> [(unit kinds, hosts)]
+    kinds: dict = field(default_factory=dict)  # (group, kept?, packing) -> its unit kinds per node
     # (group, fresh or kept, layout, profile) -> (its slices per GPU, GPUs in that layout, [spread
     # workloads' slices placed there])
     layout_slices: dict = field(default_factory=dict)
@@ -436,7 +437,10 @@ def _packing_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: i
         options += [(True, k, packing, v.kept[g, k]) for k, packing in enumerate(group.kept.packings)]
     hosts = []
     for kept, k, packing, nodes in options:
-        kinds = _unit_kinds(problem, group, kept, packing)
+        # A packing's unit kinds are the same for every spread workload: worked out once.
+        if (g, kept, k) not in shared.kinds:
+            shared.kinds[g, kept, k] = _unit_kinds(problem, group, kept, packing)
+        kinds = shared.kinds[g, kept, k]
         mine = _kinds_for(problem, group, kept, kinds, usable)
         if not mine:
             continue
@@ -487,14 +491,12 @@ def _layout_hosts(problem: PlanningProblem, model: Backend, v: CountModel, w: in
     return sum(hosts)
 
 
-def _node_unit_rows(problem: PlanningProblem, model: Backend, v: CountModel, group, kept: bool, k: int, hosted: list) -> None:
+def _node_unit_rows(model: Backend, v: CountModel, group, kept: bool, k: int, kinds: dict[tuple, int], hosted: list) -> None:
     """Spread workloads hosted on the nodes of one packing each hold a unit of their own there: for
     every set U of unit kinds, the workloads that can only use kinds in U are hosted at most
     (units of U per node) × nodes times. Without it, a node's two whole GPUs could vouch for two
     hosting nodes (a fleet where one spread workload's TP groups took the other nodes)."""
-    packing = (group.kept.packings if kept else group.packings)[k]
     nodes = v.kept[group.id, k] if kept else v.fresh[group.id, k]
-    kinds = _unit_kinds(problem, group, kept, packing)
     names = sorted(kinds)
     for size in range(1, len(names) + 1):
         for subset in itertools.combinations(names, size):

@@ -303,7 +303,9 @@ def test_min_replicas_without_spread_fits_one_node() -> None:
     assert replicas(plan, "w") == {H100: 2}
 
 
-def today_fleet(today: str, capacity: dict[str, float], target: float) -> str:
+def today_fleet(today: str, capacity: dict[str, float], target: float, market: int = 0) -> str:
+    """One owned one-H100 node `a` at $2/h with today's layout; `market` more of its type for sale."""
+    offer = f"market:\n  one: {{max: {market}}}\n" if market else ""
     return fleet(
         f"""
         gpus:
@@ -313,7 +315,8 @@ def today_fleet(today: str, capacity: dict[str, float], target: float) -> str:
         nodes:
           - {{name: a, type: one, mig: {{all: {today}}}}}
         """,
-        workloads(generic("w", target, capacity))
+        offer,
+        workloads(generic("w", target, capacity)),
     )
 
 
@@ -344,21 +347,7 @@ def test_an_owned_node_is_re_cut_rather_than_released_for_a_market_one_at_its_pr
     # Today's node cannot serve as it is (7g.80gb, or MIG off; the workload runs on 1g.10gb
     # only), and the market sells the same node type at the same price: both plans cost $2/h.
     # Releasing the owned node and buying one is two changes to the fleet, re-cutting it one.
-    plan = solve(
-        fleet(
-            f"""
-            gpus:
-              H100-SXM5-80GB: {{price_per_hour: 2.0}}
-            node_types:
-              one: {{gpu: H100-SXM5-80GB, count: 1}}
-            nodes:
-              - {{name: a, type: one, mig: {{all: {today}}}}}
-            market:
-              one: {{max: 2}}
-            """,
-            workloads(generic("w", 70, {f"{H100}/1g.10gb": 10})),
-        )
-    )
+    plan = solve(today_fleet(today, {f"{H100}/1g.10gb": 10}, 70, market=2))
     optimal(plan, 2.0)
     (node,) = plan.nodes
     assert (node.name, node.origin, node.kept) == ("a", "inventory", False)
