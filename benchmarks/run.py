@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.generate import SIZES, generate, offered_gpus
-from planner.spec.models import PATTERNS_AUTO_MIN_WORKLOADS
+from planner.spec.models import PATTERN_SEARCHES, PATTERNS_AUTO_MIN_WORKLOADS, PATTERNS_IN_CP_SAT_MIN_WORKLOADS, PATTERNS_OFF
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results.json"
@@ -38,7 +38,7 @@ def _paid_gpus(plan) -> int:
     return sum(len(node.gpus) for node in plan.nodes)
 
 
-def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None, patterns: bool | None = None) -> dict:
+def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers: int | None = None, patterns: str | None = None) -> dict:
     """Generate, solve and verify one size in this process; the measurements as a JSON-able dict."""
     from planner.placement import place
     from planner.problem import PRICE_SCALE, build_problem
@@ -55,8 +55,8 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     loaded = parse_fleet(text, f"<bench {size} seed {seed}>")
     settings = loaded.fleet.solver
     workers = settings.workers if workers is None else workers
-    # --patterns / --no-patterns override the fleet's setting (auto: by the number of workloads).
-    out["patterns"] = patterns if patterns is not None else settings.uses_patterns(len(loaded.fleet.workloads))
+    # --patterns WHERE / --no-patterns override the fleet's setting (auto: by the number of workloads).
+    out["patterns"] = patterns if patterns is not None else settings.pattern_search(len(loaded.fleet.workloads))
     out["gpus_offered"] = offered_gpus(size, seed)
     out["workloads"] = len(loaded.fleet.workloads)
     t1 = time.perf_counter()
@@ -133,12 +133,12 @@ def run_one(size: str, seed: int = 0, time_limit_s: float | None = None, workers
     return out
 
 
-def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float, patterns: bool | None = None) -> dict:
+def _child(size: str, seed: int, limit: float, workers: int | None, timeout: float, patterns: str | None = None) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.run", "--one", size, "--seed", str(seed), "--time-limit", str(limit)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     if patterns is not None:
-        cmd += ["--patterns" if patterns else "--no-patterns"]
+        cmd += ["--patterns", patterns]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     start = time.perf_counter()
@@ -240,11 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="CP-SAT workers (default: the fleet's, 0 → 1)")
     parser.add_argument(
         "--patterns",
-        action=argparse.BooleanOptionalAction,
+        choices=PATTERN_SEARCHES,
         default=None,
-        help="replica patterns in the HiGHS process on (--patterns) or off (--no-patterns); default: the fleet's "
-        f"solver.patterns, auto (on from {PATTERNS_AUTO_MIN_WORKLOADS} workloads: L and XL)",
+        help="where the replica-pattern search runs: off, highs (the HiGHS process's second half) or cp-sat (CP-SAT's "
+        f"time after its head start); default: the fleet's solver.patterns, auto (highs from {PATTERNS_AUTO_MIN_WORKLOADS} "
+        f"workloads: L and XL; cp-sat from {PATTERNS_IN_CP_SAT_MIN_WORKLOADS}: M; off below: S)",
     )
+    parser.add_argument("--no-patterns", dest="patterns", action="store_const", const=PATTERNS_OFF, help="--patterns off")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON results file (default benchmarks/results.json)")
     parser.add_argument("--one", metavar="SIZE", help=argparse.SUPPRESS)  # child mode: one size, JSON on stdout
     args = parser.parse_args(argv)

@@ -142,7 +142,7 @@ def _solve_and_place(
             seed=settings.seed,
             relative_gap=settings.relative_gap,
             highs=settings.highs,
-            patterns=settings.uses_patterns(len(problem.demands)),
+            patterns=settings.pattern_search(len(problem.demands)),
             deterministic=settings.deterministic,
             warm_start=greedy if greedy.status != "infeasible" else None,
             progress=progress,

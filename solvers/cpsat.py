@@ -17,13 +17,24 @@ from ortools.sat.python import cp_model
 
 from planner.interrupts import ctrl_c_requests_stop
 from planner.problem import PlanningProblem, cheapest_candidates, restricted
+from planner.spec.models import PATTERNS_IN_CP_SAT, PATTERNS_IN_HIGHS, PATTERNS_OFF
 from planner.solution import CountSolution
 from solvers.countmodel import CountModel, build
+from solvers import highs as highs_search
+from solvers import patterns as replica_patterns
 from solvers.highs import HighsRun
 from solvers.lp import relax
 
 
 HIGHS_HEAD_START_S = 1.0  # CP-SAT alone first: the fleet-sized models it proves optimal in well under this
+# The replica-pattern search (solvers/patterns.py, `patterns`) takes its time either from the HiGHS
+# process's second half (fleets of hundreds of workloads) or from CP-SAT's cost stage after its head
+# start: CP-SAT waits while HiGHS searches patterns in this process (beside the racing HiGHS process
+# on the full model), then resumes from the best plan (fleets of tens of workloads, where the full
+# model needs all of the racing HiGHS's time).
+# With the pattern search in CP-SAT's time: CP-SAT's head start (guided stage and full model) ends
+# at HIGHS_HEAD_START_S, the full model getting at least this long of it.
+HANDOVER_MIN_CP_SAT_S = 0.2
 COST_SHARE = 0.8  # of the time limit for the cost stage (CP-SAT and HiGHS); the rest: secondary objectives
 NEIGHBOURS = 2  # cheapest resources per workload added to the LP's support (benchmarks: 2 beats 1 and 3)
 
@@ -113,6 +124,10 @@ def _interruptible_solve(solver: cp_model.CpSolver, model: cp_model.CpModel, cal
     return result[0]
 
 
+def _same_plan(a: CountSolution, b: CountSolution) -> bool:
+    return (a.fresh, a.kept, a.layouts, a.replicas) == (b.fresh, b.kept, b.layouts, b.replicas)
+
+
 def _hint(model: cp_model.CpModel, v: CountModel, sol: CountSolution) -> None:
     model.ClearHints()
     for table, values in v.paired(sol):
@@ -197,21 +212,24 @@ class _Race:
     limit is spent, like CP-SAT's cost stage (wall-clock only: the race is off in deterministic mode).
     """
 
-    def __init__(self, problem: PlanningProblem, enabled: bool, budget: _Budget, relative_gap: float, seed: int, patterns: bool = False):
+    def __init__(self, problem: PlanningProblem, enabled: bool, budget: _Budget, relative_gap: float, seed: int, patterns: str = PATTERNS_OFF):
         self.problem, self.enabled, self.budget = problem, enabled, budget
-        self.relative_gap, self.seed, self.patterns = relative_gap, seed, patterns
+        self.relative_gap, self.seed = relative_gap, seed
+        # The HiGHS process's second half on patterns, or all of it on the full model.
+        self.search = highs_search.FULL_THEN_PATTERNS if patterns == PATTERNS_IN_HIGHS else highs_search.FULL
         self.hint: CountSolution | None = None  # the best plan so far, HiGHS's MIP start
         self.run: HighsRun | None = None
         self.notes: list[str] = []
 
-    def tick(self) -> None:
+    def tick(self, now: bool = False) -> None:
+        """Start HiGHS once CP-SAT has had its head start (or `now`), unless under a second is left."""
         if self.run is not None or not self.enabled:
             return
         left = self.budget.left(COST_SHARE)
-        if self.budget.used() < HIGHS_HEAD_START_S or left <= 1.0:
+        if (self.budget.used() < HIGHS_HEAD_START_S and not now) or left <= 1.0:
             return
         try:
-            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint, self.patterns)
+            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint, self.search)
         except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT alone
             self.enabled = False
             self.notes.append(f"HiGHS could not start ({type(exc).__name__}: {exc}); CP-SAT searched alone")
@@ -240,14 +258,16 @@ def solve(
     warm_start: CountSolution | None = None,
     progress: Callable[[float, float, float], None] | None = None,
     highs: bool = True,
-    patterns: bool = False,
+    patterns: str = PATTERNS_OFF,
     stop_requested: Callable[[], bool] = lambda: False,
     deterministic: bool = False,
 ) -> CountSolution:
     """The cheapest plan within `time_limit_s`, its proven bound, then the secondary objectives.
     `stop_requested`: whether the caller, which handled Ctrl-C until this search took it over,
     already received one (`planner.planning`). `deterministic`: the time limit counts CP-SAT's
-    deterministic seconds (`_Budget`), and HiGHS, which can only stop on the clock, does not race."""
+    deterministic seconds (`_Budget`), and HiGHS, which can only stop on the clock, does not race.
+    `patterns`: where the replica-pattern search runs (PATTERNS_OFF, PATTERNS_IN_HIGHS or
+    PATTERNS_IN_CP_SAT; only beside a racing HiGHS)."""
     start = time.monotonic()
     workers = max(workers, 1)
     out = CountSolution(status="unknown", solver="cp-sat", workers=workers, seed=seed)
@@ -256,6 +276,7 @@ def solve(
         out.notes.append("deterministic: the time limit counted CP-SAT's deterministic seconds (work), and HiGHS did not race")
     race = _Race(problem, highs and not deterministic, budget, relative_gap, seed, patterns)
     race.hint = warm_start if warm_start is not None and warm_start.cost_scaled is not None else None
+    pattern_search: _PatternSearch | None = None
     # Ctrl-C sets out.interrupted; every stage answers it, keeping the best plan so far. The
     # handler stays until HiGHS is cancelled (up to seconds), so a second press there still quits.
     with ctrl_c_requests_stop(lambda: out.interrupted, lambda: setattr(out, "interrupted", True)):
@@ -263,13 +284,58 @@ def solve(
             # A press just before this handler took over reached the caller's: ask it, now that
             # no further press can slip between the two.
             out.interrupted = out.interrupted or stop_requested()
-            return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race, budget)
+            if patterns == PATTERNS_IN_CP_SAT and race.enabled:
+                pattern_search = _PatternSearch(budget, out)
+            return _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race, budget, pattern_search)
         finally:
             race.cancel()
+            if pattern_search is not None:
+                pattern_search.cancel()
             out.notes.extend(race.notes)
 
 
-def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race, budget: _Budget) -> CountSolution:
+class _PatternSearch:
+    """The replica-pattern MIP (`patterns.search`) in a HiGHS process of its own while CP-SAT waits:
+    started with the search, so that the process's imports (about a second) overlap CP-SAT's head
+    start, and sent its problem when the head start ends."""
+
+    def __init__(self, budget: _Budget, out: CountSolution) -> None:
+        self.budget, self.out = budget, out
+        try:
+            self.run: HighsRun | None = HighsRun(None, budget.left(COST_SHARE), 0.0, 0, None)
+        except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT goes on
+            self.run = None
+            out.notes.append(f"the replica-pattern search could not start ({type(exc).__name__}: {exc})")
+
+    def search(self, problem: PlanningProblem, known: list, seed: int) -> CountSolution | None:
+        """Its plan from the `known` plans' patterns (the cheapest is the MIP start), when the cost
+        stage's share of the limit is spent, the MIP is done, or Ctrl-C; None if it had none."""
+        known = [plan for plan in known if plan is not None and plan.cost_scaled is not None]
+        left = self.budget.left(COST_SHARE)
+        if self.run is None or not known or left < replica_patterns.PATTERN_MIP_MIN_S:
+            self.cancel()
+            return None
+        known.sort(key=lambda plan: plan.cost_scaled)
+        self.run.send(problem, left, 0.0, seed, known[0], highs_search.PATTERNS, tuple(known[1:]))
+        try:
+            answer = self.run.wait(stop=lambda: self.out.interrupted)
+        finally:
+            self.cancel()
+        if answer is not None:
+            self.out.notes.extend(answer.notes)
+        return answer
+
+    def cancel(self) -> None:
+        if self.run is not None:
+            self.run.cancel()
+
+
+def _search(
+    problem, time_limit_s, workers, seed, relative_gap, warm_start, progress, start, out, race: _Race, budget: _Budget, pattern_search: "_PatternSearch | None"
+) -> CountSolution:
+    """The stages. With a `pattern_search` (the handover): after CP-SAT's head start, CP-SAT waits
+    while HiGHS searches replica patterns from the best plans so far, then resumes from the cheaper."""
+    handover = pattern_search is not None
 
     # Stage 0: the LP relaxation — a proven bound, an early proof of infeasibility, and the
     # neighbourhood (resources and layouts it uses) where a restricted model finds good plans fast.
@@ -291,7 +357,7 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
                 neighbourhood.update((w, res) for res in cheapest_candidates(problem, w, widen))
             guided = _cost_only(
                 restricted(problem, neighbourhood, relaxation.layouts),
-                min(time_limit_s * 0.3, budget.left() * 0.5),
+                min(time_limit_s * 0.3, budget.left() * 0.5, HIGHS_HEAD_START_S if handover else math.inf),
                 workers,
                 seed,
                 out,
@@ -322,29 +388,54 @@ def _search(problem, time_limit_s, workers, seed, relative_gap, warm_start, prog
 
     model.Minimize(v.cost)
     bound = lp_bound or 0
-    if guided_optimal:
-        status = cp_model.OPTIMAL
-    elif out.interrupted:
-        status = cp_model.UNKNOWN
-    else:
+
+    def cost_run(stage_limit: float) -> int:
+        """CP-SAT on cost from the best plan so far; keeps its plan if no dearer, and its bound."""
+        nonlocal best, bound
         if best is not None:
             _hint(model, v, best)
-        race.hint = best
-        # Until the cost stage's share of the limit is spent, when HiGHS stops too.
-        status, solver = run(budget.left(COST_SHARE), _Progress(progress, 1000.0) if progress else None, race.tick)
-        if status == cp_model.INFEASIBLE:
-            out.status = "infeasible"
-            out.seconds = time.monotonic() - start
-            return out
+        status, solver = run(stage_limit, _Progress(progress, 1000.0) if progress else None, race.tick)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             full = CountSolution(status=_status(status), solver="cp-sat")
             _extract(solver, v, full)
             full.cost_scaled = int(round(solver.ObjectiveValue()))
+            if best is not None and _same_plan(full, best):
+                full.solver = best.solver  # the plan CP-SAT was hinted with: its finder found it
             if best is None or full.cost_scaled <= best.cost_scaled:
                 best = full
             bound = max(bound, int(round(solver.BestObjectiveBound())))
             if status == cp_model.OPTIMAL:
                 bound = max(bound, full.cost_scaled)
+        return status
+
+    if guided_optimal:
+        status = cp_model.OPTIMAL
+    elif out.interrupted:
+        status = cp_model.UNKNOWN
+    else:
+        race.hint = best
+        # Until the cost stage's share of the limit is spent, when HiGHS stops too; with the
+        # handover, first only to the end of CP-SAT's head start.
+        first = budget.left(COST_SHARE)
+        if not handover:
+            status = cost_run(first)
+        else:
+            status = cost_run(min(first, max(HIGHS_HEAD_START_S - budget.used(), HANDOVER_MIN_CP_SAT_S)))
+            if status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and not out.interrupted:
+                race.tick(now=True)  # HiGHS on the full model beside the pattern search: the bound
+                # The warm start's patterns too: the pool is richer for them (M seed 0: $597.96 -> $594.28).
+                found = pattern_search.search(problem, [best, warm_start], seed)
+                if found is not None and found.cost_scaled is not None and (best is None or found.cost_scaled < best.cost_scaled):
+                    best = found
+                    if progress:
+                        progress(best.cost_scaled / 1000.0, bound / 1000.0, time.monotonic() - start)
+                if budget.left(COST_SHARE) > 0.05 and not out.interrupted:
+                    status = cost_run(budget.left(COST_SHARE))
+            pattern_search.cancel()  # CP-SAT proved optimality, or the search is done
+        if status == cp_model.INFEASIBLE:
+            out.status = "infeasible"
+            out.seconds = time.monotonic() - start
+            return out
     if status != cp_model.OPTIMAL and not out.interrupted:
         other = race.collect(out)
         if other is not None:

@@ -34,6 +34,7 @@ from typing import Callable
 
 from planner.problem import PlanningProblem
 from planner.solution import CountSolution
+from solvers.patterns import PATTERN_MIP_MIN_S
 
 ROW_SCALE_ABOVE = 1e4  # rows with a larger coefficient are normalised for HiGHS (see _MathOptModel)
 # Seconds the child may take beyond its deadline (import, model export) before it is abandoned.
@@ -83,27 +84,44 @@ def _hint_values(v, hint: CountSolution) -> dict:
     return values
 
 
-# With `solver.patterns`, HiGHS on the full model gets the first share of the child's time (its
-# bound is the one reported, and its plan's patterns join the pool); the pattern MIP gets the rest.
+# What a HiGHS process searches (`solve_in_process`, `HighsRun`):
+# - FULL: the count model, for a plan and the bound the plan reports;
+# - FULL_THEN_PATTERNS: the count model for the first FULL_SHARE of the time (its bound is the one
+#   reported, and its plan's patterns join the pool), then the replica-pattern MIP for the rest;
+# - PATTERNS: the replica-pattern MIP alone (`patterns.search`), beside a FULL process, while
+#   CP-SAT waits (`solvers/cpsat.py`). In a process of its own, not a thread: HiGHS ignores
+#   MathOpt's interrupter (measured: 27 s to stop), and a process can be terminated on Ctrl-C.
+FULL, FULL_THEN_PATTERNS, PATTERNS = "full", "full-then-patterns", "patterns"
+SEARCHES = (FULL, FULL_THEN_PATTERNS, PATTERNS)
 FULL_SHARE = 0.5
-PATTERN_MIP_MIN_S = 3.0  # seconds the pattern MIP needs at least (its model build included)
 # Below this many seconds in all, half of them would leave the pattern MIP too little: the full
 # model gets them all.
 PATTERNS_MIN_SPAN_S = 2 * PATTERN_MIP_MIN_S + 1.0
+PATTERNS_ANSWER_MARGIN_S = 0.3  # PATTERNS stops this long before its deadline: its answer must get back
 
 
 def solve_in_process(
-    problem: PlanningProblem, deadline: float, relative_gap: float, seed: int, hint: CountSolution | None, patterns: bool = False
+    problem: PlanningProblem,
+    deadline: float,
+    relative_gap: float,
+    seed: int,
+    hint: CountSolution | None,
+    search: str = FULL,
+    known: tuple[CountSolution, ...] = (),
 ) -> CountSolution:
     """Minimise cost with HiGHS until the wall-clock `deadline` (time.time()); runs in the child.
-    With `patterns`, the full model gets the first half (its bound is the one reported), then the
-    replica-pattern MIP looks for a cheaper plan, from the cheaper of the full model's and the
-    warm start."""
-    start = time.time()
-    if not patterns or deadline - start < PATTERNS_MIN_SPAN_S:
-        return _solve_full(problem, deadline, relative_gap, seed, hint)
+    `search` (above): with FULL_THEN_PATTERNS, the full model gets the first half (its bound is the
+    one reported), then the replica-pattern MIP looks for a cheaper plan, from the cheaper of the
+    full model's and the warm start `hint`; PATTERNS searches from `hint` and the `known` plans."""
+    if search not in SEARCHES:
+        raise ValueError(f"unknown HiGHS search {search!r}")
     from solvers import patterns as replica_patterns
 
+    if search == PATTERNS:
+        return replica_patterns.search(problem, deadline - PATTERNS_ANSWER_MARGIN_S, seed, [hint, *known])
+    start = time.time()
+    if search == FULL or deadline - start < PATTERNS_MIN_SPAN_S:
+        return _solve_full(problem, deadline, relative_gap, seed, hint)
     full = _solve_full(problem, start + FULL_SHARE * (deadline - start), relative_gap, seed, hint)
     if full.status in ("optimal", "infeasible"):
         return full
@@ -235,14 +253,21 @@ def _child_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything native code prints goes to stderr, never into the answer
+    # Imported before the payload arrives: a process started ahead of its payload (`HighsRun.send`)
+    # has them ready when its search begins.
+    import importlib
+
+    for module in ("ortools.math_opt.python.mathopt", "solvers.countmodel", "solvers.lp", "solvers.patterns"):
+        importlib.import_module(module)
+
     try:
-        problem, deadline, relative_gap, seed, hint, patterns = _read_framed(0)
+        problem, deadline, relative_gap, seed, hint, search, known = _read_framed(0)
     except EOFError:
         os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
     threading.Thread(target=_exit_when_orphaned, args=(0,), name="lifeline", daemon=True).start()
     try:
-        result = solve_in_process(problem, deadline, relative_gap, seed, hint, patterns)
+        result = solve_in_process(problem, deadline, relative_gap, seed, hint, search, known)
     except BaseException as exc:  # reported to the parent, which carries on without HiGHS
         result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
     answer.write(_framed(result))
@@ -271,15 +296,23 @@ class HighsRun:
     """
 
     def __init__(
-        self, problem: PlanningProblem, limit_s: float, relative_gap: float, seed: int, hint: CountSolution | None, patterns: bool = False
+        self,
+        problem: PlanningProblem | None,
+        limit_s: float,
+        relative_gap: float,
+        seed: int,
+        hint: CountSolution | None,
+        search: str = FULL,
+        known: tuple[CountSolution, ...] = (),
     ):
+        """`problem` None: start the process now (its imports take a second) and send the search
+        later (`send`)."""
         self.deadline = time.time() + limit_s
         self._closed = False
         self._answer: CountSolution | None = None
         self._answered = threading.Event()
         if getattr(sys, "frozen", False):  # a bundled app: sys.executable is the app, not Python
             raise RuntimeError("no Python interpreter to run HiGHS in (frozen application)")
-        payload = _framed((problem, self.deadline, relative_gap, seed, hint, patterns))
         # Its own session (process group on Windows): a terminal's Ctrl-C is the parent's to handle.
         isolated = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self._process = subprocess.Popen(
@@ -292,8 +325,26 @@ class HighsRun:
         # Threads: the payload may be megabytes (XL), more than a pipe holds, and the answer
         # arrives whenever HiGHS ends; neither may block the caller's loop. Stdin stays open
         # after the payload: it is the child's lifeline, closed by `cancel()` or by our exit.
-        threading.Thread(target=self._send, args=(payload,), name="highs-send", daemon=True).start()
         threading.Thread(target=self._receive, name="highs-receive", daemon=True).start()
+        if problem is not None:
+            self.send(problem, limit_s, relative_gap, seed, hint, search, known)
+
+    def send(
+        self,
+        problem: PlanningProblem,
+        limit_s: float,
+        relative_gap: float,
+        seed: int,
+        hint: CountSolution | None,
+        search: str = FULL,
+        known: tuple[CountSolution, ...] = (),
+    ) -> None:
+        """The search for a process started without one: `limit_s` from now."""
+        if search not in SEARCHES:
+            raise ValueError(f"unknown HiGHS search {search!r}")
+        self.deadline = time.time() + limit_s
+        payload = _framed((problem, self.deadline, relative_gap, seed, hint, search, tuple(known)))
+        threading.Thread(target=self._send, args=(payload,), name="highs-send", daemon=True).start()
 
     def _send(self, payload: bytes) -> None:
         try:

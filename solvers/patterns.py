@@ -50,6 +50,7 @@ PATTERNS_PER_WORKLOAD = 10
 # MIP from greedy's plan alone: seed 0 $9,004.80 -> $8,997.96, seed 3 $9,001.62 -> $8,957.88.
 ROUNDED_PER_WORKLOAD = 3
 LP_EPS = 1e-6  # an LP value this close below an integer counts as that integer
+PATTERN_MIP_MIN_S = 3.0  # seconds the pattern MIP needs at least (its model build included)
 
 Pattern = dict  # (pool, resource) -> replicas
 
@@ -172,6 +173,21 @@ def lp_priced(problem: PlanningProblem, known: list[CountSolution | None], deadl
         for _, pattern in cheapest_patterns(offer, demand.target_scaled, fewest, most, k=per_workload):
             pool.add(w, pattern)
     return pool.patterns
+
+
+def search(problem: PlanningProblem, deadline: float, seed: int, known: list[CountSolution | None]) -> CountSolution:
+    """The pattern MIP over the LP-priced pool and the `known` plans' patterns, from the cheapest of
+    them, until `deadline` (or done): a plan of the full model, no bound. Failures come back as a
+    note: the caller carries on with the plans it has."""
+    known = [plan for plan in known if plan is not None and plan.cost_scaled is not None]
+    try:
+        pool = lp_priced(problem, known, deadline - PATTERN_MIP_MIN_S)
+        start = min(known, key=lambda plan: plan.cost_scaled, default=None)
+        found = solve_restricted(problem, pool, deadline, seed, start)
+    except Exception as exc:
+        return CountSolution(status="unknown", solver="highs-patterns", notes=[f"replica patterns failed ({type(exc).__name__}: {exc})"])
+    found.solver = "highs-patterns"
+    return found
 
 
 def solve_restricted(

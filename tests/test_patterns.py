@@ -4,7 +4,9 @@ generation, and the pattern MIP's plans — valid plans of the full model, verif
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import signal
 import time
 
 import pytest
@@ -81,7 +83,7 @@ def test_the_pattern_stage_reports_the_full_models_bound_and_a_verified_plan():
     loaded = parse_fleet(generate("M", 0), "m.yaml")
     problem = build_problem(loaded)
     start = greedy.solve(problem)
-    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, start, patterns=True)
+    out = highs.solve_in_process(problem, time.time() + 12, 0.0, 0, start, search=highs.FULL_THEN_PATTERNS)
     assert out.cost_scaled is not None and out.cost_scaled < start.cost_scaled and out.status == "feasible"
     assert out.bound_scaled is not None and out.bound_scaled <= out.cost_scaled
     out.time_limit_s = 12
@@ -97,7 +99,7 @@ def test_patterns_start_from_the_warm_start_when_the_full_model_finds_no_plan(mo
     problem = build_problem(loaded)
     start = greedy.solve(problem)
     monkeypatch.setattr(highs, "_solve_full", lambda *a, **k: CountSolution(status="unknown", solver="highs", bound_scaled=1))
-    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, patterns=True)
+    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, search=highs.FULL_THEN_PATTERNS)
     assert out.solver == "highs-patterns" and out.cost_scaled < start.cost_scaled
     assert out.bound_scaled == 1  # the full model's bound, the only one there is
     out.time_limit_s = 8
@@ -116,7 +118,7 @@ def test_a_failing_pattern_stage_returns_the_full_models_plan(monkeypatch):
         raise MemoryError("pool too large")
 
     monkeypatch.setattr(patterns, "lp_priced", broken)
-    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, patterns=True)
+    out = highs.solve_in_process(problem, time.time() + 8, 0.0, 0, start, search=highs.FULL_THEN_PATTERNS)
     assert out is full and out.notes == ["replica patterns failed (MemoryError: pool too large)"]
 
 
@@ -136,7 +138,7 @@ def test_with_too_little_time_for_both_the_full_model_keeps_it_all(monkeypatch):
     monkeypatch.setattr(highs, "_solve_full", lambda p, deadline, *a: deadlines.append(deadline) or CountSolution(status="feasible", solver="highs"))
     monkeypatch.setattr(patterns, "lp_priced", lambda *a, **k: pytest.fail("no time for patterns"))
     deadline = time.time() + highs.PATTERNS_MIN_SPAN_S - 0.5
-    highs.solve_in_process(problem, deadline, 0.0, 0, None, patterns=True)
+    highs.solve_in_process(problem, deadline, 0.0, 0, None, search=highs.FULL_THEN_PATTERNS)
     assert deadlines == [deadline]
 
 
@@ -160,6 +162,95 @@ def test_when_the_lp_takes_the_pattern_mips_time_the_full_model_gets_it_back(mon
     monkeypatch.setattr(highs, "PATTERN_MIP_MIN_S", 0.2)  # shortened: the test waits out the LP's share
     monkeypatch.setattr(highs, "PATTERNS_MIN_SPAN_S", 0.5)
     deadline = time.time() + 1.0
-    out = highs.solve_in_process(problem, deadline, 0.0, 0, None, patterns=True)
+    out = highs.solve_in_process(problem, deadline, 0.0, 0, None, search=highs.FULL_THEN_PATTERNS)
     assert len(deadlines) == 2 and deadlines[1] == deadline
     assert out.cost_scaled == 8 and out.bound_scaled == 2  # the second run's plan, the higher bound
+
+
+# The pattern search in CP-SAT's time (`solver.patterns: auto` from 20 to 99 workloads): after its
+# head start, CP-SAT waits while HiGHS searches patterns in a process of its own, then resumes.
+
+
+def _spy_on_search(monkeypatch, before=None, replace=None) -> list:
+    """Record each pattern search's `known` plans (and the search itself); call `before(search)`
+    first, then the real search unless `replace`."""
+    from solvers import cpsat
+
+    calls = []
+    real = cpsat._PatternSearch.search
+
+    def spy(self, problem, known, seed):
+        calls.append(([plan for plan in known if plan is not None], self))
+        if before is not None:
+            before(self)
+        return replace(problem, known, seed) if replace is not None else real(self, problem, known, seed)
+
+    monkeypatch.setattr(cpsat._PatternSearch, "search", spy)
+    return calls
+
+
+def test_cpsat_hands_its_time_to_the_pattern_search_and_keeps_the_cheaper_plan(monkeypatch):
+    from planner.planning import make_plan
+    from solvers import cpsat
+
+    loaded = parse_fleet(generate("M", 0), "m.yaml")
+    start = greedy.solve(build_problem(loaded))
+    calls = _spy_on_search(monkeypatch)
+    answers = []
+    real_wait = highs.HighsRun.wait
+    monkeypatch.setattr(highs.HighsRun, "wait", lambda self, **kw: answers.append(real_wait(self, **kw)) or answers[-1])
+    plan = make_plan(loaded, time_limit_s=8)
+    assert len(calls) == 1 and any(known.replicas == start.replicas for known in calls[0][0])  # greedy's patterns too
+    found = [a for a in answers if a is not None and a.solver == "highs-patterns"]
+    assert len(found) == 1 and found[0].cost_scaled is not None and found[0].bound_scaled is None
+    assert plan.cost_per_hour <= found[0].cost_scaled / 1000 < start.cost_scaled / 1000
+    assert plan.lower_bound_per_hour is not None and plan.lower_bound_per_hour <= plan.cost_per_hour
+    assert verify(plan, loaded) == []
+    assert calls[0][1].run._process.poll() is not None  # its process ended with it
+    assert isinstance(calls[0][1], cpsat._PatternSearch)
+
+
+@pytest.mark.parametrize(
+    ("setting", "searched"),
+    [("", True), ("highs: false", False), ("deterministic: true", False), ("patterns: false", False), ("patterns: true", False)],
+)
+def test_no_pattern_search_in_cpsat_time_without_the_race_or_when_set_elsewhere(monkeypatch, setting, searched):
+    """It needs the racing HiGHS (its bound: `highs: false` and `deterministic: true` have none), and
+    `patterns: true` puts the search in the HiGHS process instead. The first case, the default,
+    shows the search would have run."""
+    from planner.planning import make_plan
+
+    text = generate("M", 0).replace("solver: {", f"solver: {{{setting}, ", 1) if setting else generate("M", 0)
+    loaded = parse_fleet(text, "m.yaml")
+    expected = "highs" if setting == "patterns: true" else "off" if setting == "patterns: false" else "cp-sat"
+    assert loaded.fleet.solver.pattern_search(40) == expected
+    calls = _spy_on_search(monkeypatch, replace=lambda *args: None)
+    make_plan(loaded, time_limit_s=1.0 if "deterministic" in setting else 2.5)
+    assert len(calls) == (1 if searched else 0)
+
+
+def test_a_fleet_cpsat_proves_in_its_head_start_never_waits_for_patterns(monkeypatch):
+    from planner.planning import make_plan
+    from planner.spec import load_fleet
+    from tests.test_highs import EXAMPLES
+
+    calls = _spy_on_search(monkeypatch)
+    plan = make_plan(load_fleet(str(EXAMPLES / "fleet.yaml")))
+    assert plan.status == "optimal" and plan.solver.found_by == "cp-sat" and calls == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
+def test_ctrl_c_during_the_pattern_search_stops_its_process_and_keeps_the_best_plan(monkeypatch):
+    from solvers import cpsat
+
+    problem = build_problem(parse_fleet(generate("M", 0), "m.yaml"))
+    start = greedy.solve(problem)
+    calls = _spy_on_search(monkeypatch, before=lambda search: os.kill(os.getpid(), signal.SIGINT))
+    began = time.monotonic()
+    out = cpsat.solve(problem, 20, warm_start=start, patterns="cp-sat")
+    assert len(calls) == 1 and out.interrupted
+    assert calls[0][1].run._process.poll() is not None  # terminated, not left to its deadline
+    assert out.cost_scaled is not None and out.cost_scaled <= start.cost_scaled
+    assert out.bound_scaled is not None and out.bound_scaled <= out.cost_scaled
+    assert time.monotonic() - began < 8  # not the 16 s of the cost stage
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

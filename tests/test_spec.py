@@ -114,13 +114,23 @@ def test_gpu_aliases_resolve_to_canonical_names(spelling):
 
 @pytest.mark.parametrize(
     ("setting", "workloads", "expected"),
-    [(None, 99, False), (None, 100, True), ("auto", 500, True), ("false", 500, False), ("true", 6, True)],
+    [
+        (None, 19, "off"),
+        (None, 20, "cp-sat"),
+        (None, 99, "cp-sat"),
+        (None, 100, "highs"),
+        ("auto", 500, "highs"),
+        ("false", 500, "off"),
+        ("false", 40, "off"),
+        ("true", 6, "highs"),
+        ("true", 40, "highs"),
+    ],
 )
-def test_replica_patterns_are_on_from_a_hundred_workloads_unless_set(setting, workloads, expected):
+def test_replica_patterns_run_in_highs_from_a_hundred_workloads_in_cpsat_time_from_twenty(setting, workloads, expected):
     text = BASE if setting is None else mutate("profiles:\n", f"solver: {{patterns: {setting}}}\nprofiles:\n")
     settings = parse_fleet(text).fleet.solver
     assert settings.patterns == {None: "auto", "auto": "auto", "false": False, "true": True}[setting]
-    assert settings.uses_patterns(workloads) is expected
+    assert settings.pattern_search(workloads) == expected
 
 
 def test_pools_expand_to_numbered_names():

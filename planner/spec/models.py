@@ -274,15 +274,21 @@ class Objective(StrictModel):
     then: list[Literal["changes", "distinct_layouts"]] = Field(default_factory=lambda: ["changes", "distinct_layouts"])
 
 
-# `solver.patterns: auto` is on from this many workloads. Generated benchmark fleets, this 2-core
-# machine: L (200 workloads, 55 s) $9,048.36 -> $8,998.60 and XL (500, 260 s) gap 0.36 % -> 0.1 %
-# with patterns; M (40, 9 s) $597.96 -> $608.72, its full model needing all of its few seconds.
-# Below 100 the evidence is mixed, so auto stays off there. 30 s, seeds 0-2, without -> with:
-# - M (40): $597.68 -> $594.28, $623.50 both, $603.08 -> $599.20;
-# - 30 workloads: $454.30 -> $461.27, and the same plans on seeds 1 and 2;
-# - 20 workloads: the same plans, but seed 0 proven optimal only without (the full model
-#   needs all 30 s).
+# `solver.patterns: auto` searches replica patterns in the HiGHS process's second half from
+# PATTERNS_AUTO_MIN_WORKLOADS workloads, in CP-SAT's time from PATTERNS_IN_CP_SAT_MIN_WORKLOADS, and
+# not at all below. Generated benchmark fleets, this 2-core machine:
+# - in HiGHS: L (200 workloads, 55 s) $9,048.36 -> $8,998.60 and XL (500, 260 s) gap 0.36 % -> 0.1 %;
+#   but M (40, 9 s) $597.96 -> $608.72, its full model needing all of HiGHS's few seconds;
+# - in CP-SAT's time: M, seeds 0-4, $605.91 -> $594.28, $627.18 -> $623.50, $603.08 -> $599.20,
+#   $579.18 -> $578.28, $602.96 -> $599.92; 20 and 30 workloads (9 s and 30 s, seeds 0-2) five
+#   plans cheaper, seven equal; 10 workloads the same plans but one dearer at 9 s ($142.92 ->
+#   $146.56: CP-SAT finds it given the time, the pattern MIP nothing better than its start).
 PATTERNS_AUTO_MIN_WORKLOADS = 100
+PATTERNS_IN_CP_SAT_MIN_WORKLOADS = 20
+# Where the replica-pattern search runs (`SolverSettings.pattern_search`, `solvers.cpsat.solve`):
+# nowhere, in the HiGHS process's second half, or in CP-SAT's time after its head start.
+PATTERNS_OFF, PATTERNS_IN_HIGHS, PATTERNS_IN_CP_SAT = "off", "highs", "cp-sat"
+PATTERN_SEARCHES = (PATTERNS_OFF, PATTERNS_IN_HIGHS, PATTERNS_IN_CP_SAT)
 
 
 class SolverSettings(StrictModel):
@@ -293,13 +299,18 @@ class SolverSettings(StrictModel):
     # Race HiGHS (LP-based branch and cut, a second process) against CP-SAT for the cost stage
     # when CP-SAT has not proven optimality at once: much cheaper plans on large fleets.
     highs: bool = Field(True, description="race HiGHS against CP-SAT in a second process on fleets CP-SAT does not prove optimal at once")
-    # Replica patterns (solvers/patterns.py) in the HiGHS process: much cheaper plans on fleets of
-    # hundreds of workloads; "auto" turns them on from PATTERNS_AUTO_MIN_WORKLOADS workloads, below
-    # which HiGHS needs all of its time on the full model (README "Performance").
+    # Replica patterns (solvers/patterns.py): much cheaper plans on fleets CP-SAT does not prove
+    # optimal at once. true: in the HiGHS process, after its first half; auto: there from
+    # PATTERNS_AUTO_MIN_WORKLOADS workloads, and from PATTERNS_IN_CP_SAT_MIN_WORKLOADS in CP-SAT's
+    # time (CP-SAT waits after its head start while HiGHS searches patterns), where the full model
+    # needs all of the racing HiGHS's time (README "Performance"). Patterns need the race: none with
+    # `highs: false` or `deterministic: true`.
     patterns: Any = Field(
         "auto",
-        description="after HiGHS's first half, look for cheaper plans over whole-replica patterns priced by the LP "
-        f"(price-and-branch); auto: for fleets of {PATTERNS_AUTO_MIN_WORKLOADS} workloads or more",
+        description="look for cheaper plans over whole-replica patterns priced by the LP (price-and-branch); true: in "
+        "the HiGHS process after its first half; auto: there for fleets of "
+        f"{PATTERNS_AUTO_MIN_WORKLOADS} workloads or more, and in CP-SAT's time (after its head start) from "
+        f"{PATTERNS_IN_CP_SAT_MIN_WORKLOADS}",
         json_schema_extra={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
     )
     # Reproducible plans even when the time limit ends the search (a nightly replan should not
@@ -317,9 +328,14 @@ class SolverSettings(StrictModel):
             return value
         raise ValueError("patterns must be true, false or auto")
 
-    def uses_patterns(self, workloads: int) -> bool:
-        """Whether the replica-pattern stage runs for a fleet of `workloads` workloads."""
-        return workloads >= PATTERNS_AUTO_MIN_WORKLOADS if self.patterns == "auto" else self.patterns
+    def pattern_search(self, workloads: int) -> str:
+        """Where the replica-pattern search runs for a fleet of `workloads` workloads (one of
+        PATTERN_SEARCHES)."""
+        if self.patterns == "auto":
+            if workloads >= PATTERNS_AUTO_MIN_WORKLOADS:
+                return PATTERNS_IN_HIGHS
+            return PATTERNS_IN_CP_SAT if workloads >= PATTERNS_IN_CP_SAT_MIN_WORKLOADS else PATTERNS_OFF
+        return PATTERNS_IN_HIGHS if self.patterns else PATTERNS_OFF
 
 
 class Fleet(StrictModel):
