@@ -280,9 +280,10 @@ class Objective(StrictModel):
 # - in HiGHS: L (200 workloads, 55 s) $9,048.36 -> $8,998.60 and XL (500, 260 s) gap 0.36 % -> 0.1 %;
 #   but M (40, 9 s) $597.96 -> $608.72, its full model needing all of HiGHS's few seconds;
 # - in CP-SAT's time: M, seeds 0-4, $605.91 -> $594.28, $627.18 -> $623.50, $603.08 -> $599.20,
-#   $579.18 -> $578.28, $602.96 -> $599.92; 20 and 30 workloads (9 s and 30 s, seeds 0-2) five
-#   plans cheaper, seven equal; 10 workloads the same plans but one dearer at 9 s ($142.92 ->
-#   $146.56: CP-SAT finds it given the time, the pattern MIP nothing better than its start).
+#   $579.18 -> $578.28, $602.96 -> $599.20; 20 and 30 workloads (seeds 0-2) at 9 s three plans
+#   cheaper and three equal, at 30 s two cheaper, three equal and one $0.08 dearer; 10 workloads
+#   one plan dearer at 9 s ($142.92 -> $146.56: CP-SAT finds it given the time, the pattern MIP
+#   nothing better than its start), the rest equal.
 PATTERNS_AUTO_MIN_WORKLOADS = 100
 PATTERNS_IN_CP_SAT_MIN_WORKLOADS = 20
 # Where the replica-pattern search runs (`SolverSettings.pattern_search`, `solvers.cpsat.solve`):
