@@ -17,11 +17,11 @@ from ortools.sat.python import cp_model
 
 from planner.interrupts import ctrl_c_requests_stop
 from planner.problem import PlanningProblem, cheapest_candidates, restricted
-from planner.spec.models import PATTERNS_IN_CP_SAT, PATTERNS_IN_HIGHS, PATTERNS_OFF
 from planner.solution import CountSolution
-from solvers.countmodel import CountModel, build
+from planner.spec.models import PATTERNS_IN_CP_SAT, PATTERNS_IN_HIGHS, PATTERNS_OFF
 from solvers import highs as highs_search
 from solvers import patterns as replica_patterns
+from solvers.countmodel import CountModel, build
 from solvers.highs import HighsRun
 from solvers.lp import relax
 
@@ -29,9 +29,9 @@ from solvers.lp import relax
 HIGHS_HEAD_START_S = 1.0  # CP-SAT alone first: the fleet-sized models it proves optimal in well under this
 # The replica-pattern search (solvers/patterns.py, `patterns`) takes its time either from the HiGHS
 # process's second half (fleets of hundreds of workloads) or from CP-SAT's cost stage after its head
-# start: CP-SAT waits while HiGHS searches patterns in this process (beside the racing HiGHS process
-# on the full model), then resumes from the best plan (fleets of tens of workloads, where the full
-# model needs all of the racing HiGHS's time).
+# start: CP-SAT waits while a HiGHS process of its own searches patterns (beside the racing HiGHS
+# process on the full model), then resumes from the best plan (fleets of tens of workloads, where
+# the full model needs all of the racing HiGHS's time).
 # With the pattern search in CP-SAT's time: CP-SAT's head start (guided stage and full model) ends
 # at HIGHS_HEAD_START_S, the full model getting at least this long of it.
 HANDOVER_MIN_CP_SAT_S = 0.2

@@ -1,8 +1,9 @@
 """Replica patterns: a MIP over each workload's whole-replica choices (price-and-branch).
 
-Why: on fleets of a hundred workloads and more, what the engines leave on the table is the
+Why: on fleets of tens of workloads and more, what the engines leave on the table is the
 rounding of replica counts, coupled through shared capacity (README "Performance"): HiGHS on the
-count model branches on one replica count at a time and stalls. Here a workload's replicas are
+count model branches on one replica count at a time and stalls. Where it runs (the HiGHS process's
+second half, or a HiGHS process of its own in CP-SAT's time): `solvers/cpsat.py`. Here a workload's replicas are
 chosen as one *pattern* — an integer replica count per resource that meets its target — and the
 MIP picks one pattern per workload (a binary each), which lets HiGHS branch on whole choices.
 
