@@ -230,13 +230,16 @@ def test_no_pattern_search_in_cpsat_time_without_the_race_or_when_set_elsewhere(
 
 
 def test_a_fleet_cpsat_proves_in_its_head_start_never_waits_for_patterns(monkeypatch):
-    from planner.planning import make_plan
+    """The example fleet (too few workloads for `auto` to choose it) with the handover forced:
+    CP-SAT proves it optimal within its head start, so no pattern search runs."""
     from planner.spec import load_fleet
+    from solvers import cpsat
     from tests.test_highs import EXAMPLES
 
+    problem = build_problem(load_fleet(str(EXAMPLES / "fleet.yaml")))
     calls = _spy_on_search(monkeypatch)
-    plan = make_plan(load_fleet(str(EXAMPLES / "fleet.yaml")))
-    assert plan.status == "optimal" and plan.solver.found_by == "cp-sat" and calls == []
+    out = cpsat.solve(problem, 30, warm_start=greedy.solve(problem), patterns="cp-sat")
+    assert out.status == "optimal" and out.found_by == "cp-sat" and calls == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends itself SIGINT")
