@@ -22,7 +22,7 @@ from planner.spec.models import PATTERNS_IN_CP_SAT, PATTERNS_IN_HIGHS, PATTERNS_
 from solvers import highs as highs_search
 from solvers import patterns as replica_patterns
 from solvers.countmodel import CountModel, build
-from solvers.highs import HighsRun
+from solvers.highs import HighsRun, HighsTask
 from solvers.lp import relax
 
 
@@ -229,7 +229,7 @@ class _Race:
         if (self.budget.used() < HIGHS_HEAD_START_S and not now) or left <= 1.0:
             return
         try:
-            self.run = HighsRun(self.problem, left, self.relative_gap, self.seed, self.hint, self.search)
+            self.run = HighsRun(left, HighsTask(self.problem, self.relative_gap, self.seed, self.hint, self.search))
         except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT alone
             self.enabled = False
             self.notes.append(f"HiGHS could not start ({type(exc).__name__}: {exc}); CP-SAT searched alone")
@@ -302,7 +302,7 @@ class _PatternSearch:
     def __init__(self, budget: _Budget, out: CountSolution) -> None:
         self.budget, self.out = budget, out
         try:
-            self.run: HighsRun | None = HighsRun(None, budget.left(COST_SHARE), 0.0, 0, None)
+            self.run: HighsRun | None = HighsRun(budget.left(COST_SHARE))
         except (OSError, RuntimeError, ValueError) as exc:  # no second process here: CP-SAT goes on
             self.run = None
             out.notes.append(f"the replica-pattern search could not start ({type(exc).__name__}: {exc})")
@@ -315,8 +315,7 @@ class _PatternSearch:
         if self.run is None or not known or left < replica_patterns.PATTERN_MIP_MIN_S:
             self.cancel()
             return None
-        known.sort(key=lambda plan: plan.cost_scaled)
-        self.run.send(problem, left, 0.0, seed, known[0], highs_search.PATTERNS, tuple(known[1:]))
+        self.run.send(HighsTask(problem, 0.0, seed, None, highs_search.PATTERNS, tuple(known)), left)
         try:
             answer = self.run.wait(stop=lambda: self.out.interrupted)
         finally:

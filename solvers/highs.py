@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -100,6 +101,26 @@ PATTERNS_MIN_SPAN_S = 2 * PATTERN_MIP_MIN_S + 1.0
 PATTERNS_ANSWER_MARGIN_S = 0.3  # PATTERNS stops this long before its deadline: its answer must get back
 
 
+@dataclass(frozen=True)
+class HighsTask:
+    """What a HiGHS process is sent to do (`HighsRun`): `solve_in_process`'s arguments but the deadline."""
+
+    problem: PlanningProblem
+    relative_gap: float
+    seed: int
+    hint: CountSolution | None
+    search: str = FULL
+    known: tuple[CountSolution, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_search(self.search)  # in the parent, before a process is sent a task it cannot do
+
+
+def _check_search(search: str) -> None:
+    if search not in SEARCHES:
+        raise ValueError(f"unknown HiGHS search {search!r}")
+
+
 def solve_in_process(
     problem: PlanningProblem,
     deadline: float,
@@ -113,8 +134,7 @@ def solve_in_process(
     `search` (above): with FULL_THEN_PATTERNS, the full model gets the first half (its bound is the
     one reported), then the replica-pattern MIP looks for a cheaper plan, from the cheaper of the
     full model's and the warm start `hint`; PATTERNS searches from `hint` and the `known` plans."""
-    if search not in SEARCHES:
-        raise ValueError(f"unknown HiGHS search {search!r}")
+    _check_search(search)
     from solvers import patterns as replica_patterns
 
     if search == PATTERNS:
@@ -261,13 +281,13 @@ def _child_main() -> None:
         importlib.import_module(module)
 
     try:
-        problem, deadline, relative_gap, seed, hint, search, known = _read_framed(0)
+        task, deadline = _read_framed(0)
     except EOFError:
         os._exit(0)  # the parent went away before sending the problem
     # HiGHS releases the GIL while it solves (MathOpt's C++ call), so this thread runs beside it.
     threading.Thread(target=_exit_when_orphaned, args=(0,), name="lifeline", daemon=True).start()
     try:
-        result = solve_in_process(problem, deadline, relative_gap, seed, hint, search, known)
+        result = solve_in_process(task.problem, deadline, task.relative_gap, task.seed, task.hint, task.search, task.known)
     except BaseException as exc:  # reported to the parent, which carries on without HiGHS
         result = CountSolution(status="unknown", solver="highs", notes=[f"HiGHS failed: {type(exc).__name__}: {exc}"])
     answer.write(_framed(result))
@@ -295,18 +315,9 @@ class HighsRun:
     there, writing its files twice. In its own session, a terminal's Ctrl-C never reaches it.
     """
 
-    def __init__(
-        self,
-        problem: PlanningProblem | None,
-        limit_s: float,
-        relative_gap: float,
-        seed: int,
-        hint: CountSolution | None,
-        search: str = FULL,
-        known: tuple[CountSolution, ...] = (),
-    ):
-        """`problem` None: start the process now (its imports take a second) and send the search
-        later (`send`)."""
+    def __init__(self, limit_s: float, task: HighsTask | None = None):
+        """`task` None: start the process now (its imports take a second) and `send` the task
+        later."""
         self.deadline = time.time() + limit_s
         self._closed = False
         self._answer: CountSolution | None = None
@@ -326,24 +337,13 @@ class HighsRun:
         # arrives whenever HiGHS ends; neither may block the caller's loop. Stdin stays open
         # after the payload: it is the child's lifeline, closed by `cancel()` or by our exit.
         threading.Thread(target=self._receive, name="highs-receive", daemon=True).start()
-        if problem is not None:
-            self.send(problem, limit_s, relative_gap, seed, hint, search, known)
+        if task is not None:
+            self.send(task, limit_s)
 
-    def send(
-        self,
-        problem: PlanningProblem,
-        limit_s: float,
-        relative_gap: float,
-        seed: int,
-        hint: CountSolution | None,
-        search: str = FULL,
-        known: tuple[CountSolution, ...] = (),
-    ) -> None:
-        """The search for a process started without one: `limit_s` from now."""
-        if search not in SEARCHES:
-            raise ValueError(f"unknown HiGHS search {search!r}")
+    def send(self, task: HighsTask, limit_s: float) -> None:
+        """The task for a process started without one, to end `limit_s` from now."""
         self.deadline = time.time() + limit_s
-        payload = _framed((problem, self.deadline, relative_gap, seed, hint, search, tuple(known)))
+        payload = _framed((task, self.deadline))
         threading.Thread(target=self._send, args=(payload,), name="highs-send", daemon=True).start()
 
     def _send(self, payload: bytes) -> None:

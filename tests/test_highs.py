@@ -80,12 +80,12 @@ def test_highs_takes_a_warm_start_and_reports_infeasible():
 
 def test_highs_in_a_child_process_answers_and_is_cancelled_cleanly():
     _, problem = _problem("fleet.yaml")
-    run = highs.HighsRun(problem, 30, 0.0, 0, greedy.solve(problem))
+    run = highs.HighsRun(30, highs.HighsTask(problem, 0.0, 0, greedy.solve(problem)))
     answer = run.wait()
     assert answer is not None and answer.status == "optimal" and answer.cost_scaled == 38400
     run.cancel()  # twice is fine
     # Cancelled while it works: nothing left running, no answer.
-    run = highs.HighsRun(problem, 30, 0.0, 0, None)
+    run = highs.HighsRun(30, highs.HighsTask(problem, 0.0, 0, None))
     run.cancel()
     assert run._process.poll() is not None  # ended, and reaped
 
@@ -94,7 +94,7 @@ def test_highs_child_ends_cleanly_after_answering_on_its_own():
     """A child that answers before the parent collects it exits by itself: with status 0, not
     SIGABRT (the lifeline thread once held sys.stdin's lock, and interpreter exit aborted)."""
     _, problem = _problem("fleet.yaml")
-    run = highs.HighsRun(problem, 30, 0.0, 0, None)
+    run = highs.HighsRun(30, highs.HighsTask(problem, 0.0, 0, None))
     try:
         answer = None
         while answer is None:
@@ -112,7 +112,7 @@ from benchmarks.generate import generate
 from planner.problem import build_problem
 from planner.spec import parse_fleet
 from solvers import highs
-run = highs.HighsRun(build_problem(parse_fleet(generate("M", 0), "m.yaml")), 120, 0.0, 0, None)
+run = highs.HighsRun(120, highs.HighsTask(build_problem(parse_fleet(generate("M", 0), "m.yaml")), 0.0, 0, None))
 print(run._process.pid, flush=True)
 time.sleep(120)
 """
