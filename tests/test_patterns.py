@@ -167,7 +167,7 @@ def test_when_the_lp_takes_the_pattern_mips_time_the_full_model_gets_it_back(mon
     assert out.cost_scaled == 8 and out.bound_scaled == 2  # the second run's plan, the higher bound
 
 
-# The pattern search in CP-SAT's time (`solver.patterns: auto` from 20 to 99 workloads): after its
+# The pattern search in CP-SAT's time (`solver.patterns: auto` from 15 to 99 workloads): after its
 # head start, CP-SAT waits while HiGHS searches patterns in a process of its own, then resumes.
 
 

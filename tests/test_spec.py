@@ -115,8 +115,8 @@ def test_gpu_aliases_resolve_to_canonical_names(spelling):
 @pytest.mark.parametrize(
     ("setting", "workloads", "expected"),
     [
-        (None, 19, "off"),
-        (None, 20, "cp-sat"),
+        (None, 14, "off"),
+        (None, 15, "cp-sat"),
         (None, 99, "cp-sat"),
         (None, 100, "highs"),
         ("auto", 500, "highs"),
@@ -126,7 +126,7 @@ def test_gpu_aliases_resolve_to_canonical_names(spelling):
         ("true", 40, "highs"),
     ],
 )
-def test_replica_patterns_run_in_highs_from_a_hundred_workloads_in_cpsat_time_from_twenty(setting, workloads, expected):
+def test_replica_patterns_run_in_highs_from_a_hundred_workloads_in_cpsat_time_from_fifteen(setting, workloads, expected):
     text = BASE if setting is None else mutate("profiles:\n", f"solver: {{patterns: {setting}}}\nprofiles:\n")
     settings = parse_fleet(text).fleet.solver
     assert settings.patterns == {None: "auto", "auto": "auto", "false": False, "true": True}[setting]

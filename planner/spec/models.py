@@ -281,11 +281,14 @@ class Objective(StrictModel):
 #   but M (40, 9 s) $597.96 -> $608.72, its full model needing all of HiGHS's few seconds;
 # - in CP-SAT's time: M, seeds 0-4, $605.91 -> $594.28, $627.18 -> $623.50, $603.08 -> $599.20,
 #   $579.18 -> $578.28, $602.96 -> $599.20; 20 and 30 workloads (seeds 0-2) at 9 s three plans
-#   cheaper and three equal, at 30 s two cheaper, three equal and one $0.08 dearer; 10 workloads
-#   one plan dearer at 9 s ($142.92 -> $146.56: CP-SAT finds it given the time, the pattern MIP
-#   nothing better than its start), the rest equal.
+#   cheaper and three equal, at 30 s two cheaper, three equal and one $0.08 dearer; 15 and 18
+#   workloads (seeds 0-5, 9 s) four plans $3.36-4.27 cheaper, one $1.75 dearer, seven equal, and
+#   15 at 30 s (seeds 0-2) one cheaper, one proven optimal in 11 s instead of 29 s, one equal;
+#   12 workloads (seeds 0-5, 9 s) one cheaper, two dearer ($1.89, $0.03); 10 workloads one plan
+#   dearer at 9 s ($142.92 -> $146.56: CP-SAT finds it given the time, the pattern MIP nothing
+#   better than its start), the rest equal.
 PATTERNS_AUTO_MIN_WORKLOADS = 100
-PATTERNS_IN_CP_SAT_MIN_WORKLOADS = 20
+PATTERNS_IN_CP_SAT_MIN_WORKLOADS = 15
 # Where the replica-pattern search runs (`SolverSettings.pattern_search`, `solvers.cpsat.solve`):
 # nowhere, in the HiGHS process's second half, or in CP-SAT's time after its head start.
 PATTERNS_OFF, PATTERNS_IN_HIGHS, PATTERNS_IN_CP_SAT = "off", "highs", "cp-sat"
