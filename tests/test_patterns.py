@@ -229,6 +229,26 @@ def test_no_pattern_search_in_cpsat_time_without_the_race_or_when_set_elsewhere(
     assert len(calls) == (1 if searched else 0)
 
 
+def test_the_unit_by_unit_spread_retry_gets_no_pattern_search_in_cpsat_time(monkeypatch):
+    """Planning's retry model is 8.5x the default's size on M, and CP-SAT waiting for a pattern MIP
+    made its plans dearer (`planning.pattern_search`). The default case above is the control."""
+    import dataclasses
+
+    from planner import planning
+
+    loaded = parse_fleet(generate("M", 0), "m.yaml")
+    problem = build_problem(loaded)
+    strict = dataclasses.replace(problem, strict_spread=True)
+    assert planning.pattern_search(loaded.fleet.solver, problem) == "cp-sat"
+    assert planning.pattern_search(loaded.fleet.solver, strict) == "off"
+    calls = _spy_on_search(monkeypatch, replace=lambda *args: None)
+    plan = planning.make_plan(loaded, time_limit_s=2.5, problem=strict)
+    assert calls == [] and verify(plan, loaded) == []
+    # `patterns: true` still means the HiGHS process, strict or not.
+    text = generate("M", 0).replace("solver: {", "solver: {patterns: true, ", 1)
+    assert planning.pattern_search(parse_fleet(text, "m.yaml").fleet.solver, strict) == "highs"
+
+
 def test_a_fleet_cpsat_proves_in_its_head_start_never_waits_for_patterns(monkeypatch):
     """The example fleet (too few workloads for `auto` to choose it) with the handover forced:
     CP-SAT proves it optimal within its head start, so no pattern search runs."""
