@@ -49,14 +49,16 @@ def make_plan(
 
 def _plan(loaded, solver, time_limit_s, progress, problem, stop: StopRequest) -> Plan:
     problem = problem or build_problem(loaded)
-    plan, issues, _ = _solve_and_place(loaded, solver, time_limit_s, progress, problem, stop)
+    plan, issues, first = _solve_and_place(loaded, solver, time_limit_s, progress, problem, stop)
     if issues and solver != "greedy" and not stop.requested and not problem.strict_spread and _only_spread(issues):
         # The count model's default spread rows are a light relaxation: rarely, placement cannot
         # spread a plan they admit (spread workloads competing for a few nodes' units). Solve
         # again with spread modelled unit by unit, which takes as long again at most.
         strict = dataclasses.replace(problem, strict_spread=True)
         first_seconds = plan.solver.seconds
-        plan, issues, sol = _solve_and_place(loaded, solver, time_limit_s, progress, strict, stop)
+        # The first solve's bound holds for every plan placement can spread (its spread rows are a
+        # relaxation, as the unit-by-unit ones are): the higher of the two is reported.
+        plan, issues, sol = _solve_and_place(loaded, solver, time_limit_s, progress, strict, stop, bound_floor=first.bound_scaled)
         plan.solver.seconds = round(first_seconds + plan.solver.seconds, 3)  # the user waited for both
         plan.solver.notes.append(
             f"placement could not spread the first plan's replicas; solved again with spread modelled unit by unit ({first_seconds:g} s of the time were the first solve's)"
@@ -118,11 +120,19 @@ def _skip_unspreadable(
 
 
 def _solve_and_place(
-    loaded, solver, time_limit_s, progress, problem: PlanningProblem, stop: StopRequest, bound_before_exclusions: int | None = None
+    loaded,
+    solver,
+    time_limit_s,
+    progress,
+    problem: PlanningProblem,
+    stop: StopRequest,
+    bound_before_exclusions: int | None = None,
+    bound_floor: int | None = None,
 ) -> tuple[Plan, list[str], CountSolution]:
     """The placed plan of the chosen solver (or greedy's), the verifier's findings on it, and the
     count solution it places. With `problem.excluded`, the bound reported is
-    `bound_before_exclusions` (see `_skip_unspreadable`)."""
+    `bound_before_exclusions` (see `_skip_unspreadable`); `bound_floor` is a bound already proven
+    for every plan placement can spread (planning's first solve, on the retry), reported if higher."""
     from solvers import get_solver
 
     settings = loaded.fleet.solver
@@ -168,6 +178,9 @@ def _solve_and_place(
         reasons = [f"no plan found within the time limit of {limit:g} s, and none proven impossible: raise --time-limit"]
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
     sol.time_limit_s = None if solver == "greedy" else limit
+    if bound_floor is not None and (sol.bound_scaled is None or sol.bound_scaled < bound_floor):
+        sol.bound_scaled = min(bound_floor, sol.cost_scaled)
+        sol.status = "optimal" if sol.bound_scaled >= sol.cost_scaled else "feasible"
     if problem.excluded:
         sol.bound_scaled = bound_before_exclusions
         sol.status = "optimal" if bound_before_exclusions is not None and bound_before_exclusions >= sol.cost_scaled else "feasible"
