@@ -6,12 +6,15 @@ Solver-neutral: reads the problem and a `CountSolution`, writes a `Plan`. Choice
   over nodes (replicas can then spread) and equal counts give identical nodes;
 - on a fresh inventory node, a GPU whose new layout equals today's keeps its index;
 - replicas go to the unit on the node hosting the fewest replicas of that workload so far, and
-  workloads that must spread are placed first.
+  workloads that must spread are placed first;
+- a spread workload left on one node gets a trade of units (`_repair_spread`), then, if need be,
+  layouts exchanged between GPUs of two nodes and its replicas placed again (`_redeal_for_spread`).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -194,10 +197,19 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
         if group.origin == "inventory":
             releasable.extend(names[used:])
 
-    # Units of every node, in node and GPU order.
+    units = _units(nodes, catalog)
+    _assign_replicas(problem, sol, nodes, units)
+    if _unspread(problem, units):
+        units = _redeal_for_spread(problem, sol, nodes, catalog, units)
+    return _build_plan(problem, sol, nodes, units, releasable)
+
+
+def _units(nodes: list[_Node], catalog) -> list[_Unit]:
+    """Every node's units, in node and GPU order (and each MIG GPU's positional layout)."""
     units: list[_Unit] = []
     for ni, node in enumerate(nodes):
         gpu = catalog.gpu(node.group.gpu)
+        node.positions = {}
         for t in sorted(node.tp_groups):
             units.append(_Unit(ni, str(Resource.tp(gpu.name, len(t))), tuple(t)))
         for i in sorted(node.layouts):
@@ -213,9 +225,74 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
             node.positions[i] = positional
             for p in positional:
                 units.append(_Unit(ni, f"{gpu.name}/{p.profile}", (i,), p.start))
+    return units
 
-    _assign_replicas(problem, sol, nodes, units)
-    return _build_plan(problem, sol, nodes, units, releasable)
+
+def _unspread(problem: PlanningProblem, units: list[_Unit]) -> list[str]:
+    """Spread workloads whose replicas all sit on one node."""
+    hosts: dict[str, set[int]] = {}
+    for u in units:
+        if u.workload is not None:
+            hosts.setdefault(u.workload, set()).add(u.node)
+    return [d.name for d in problem.demands if d.spread and len(hosts.get(d.name, ())) == 1]
+
+
+SPREAD_REDEALS = 100  # layout exchanges tried, each a full replica assignment: only when stuck
+
+
+def _redeal_for_spread(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node], catalog, units: list[_Unit]) -> list[_Unit]:
+    """When trading units (`_repair_spread`) leaves a spread workload on one node, deal the layouts
+    differently: exchange a GPU of that node offering one of its resources with a GPU of another
+    fresh node of the group cut otherwise (or idle), and place the replicas again; keep each
+    exchange that leaves fewer workloads unspread. Why: layouts are dealt kind by kind, blind to
+    who will need them. A random fleet's two-GPU nodes got {4g.40gb, 2g.20gb} and {2g.20gb ×3} on
+    one node and {4g.40gb, 2g.20gb} on the other, one 2g.20gb slice for two spread workloads;
+    {4g.40gb, 2g.20gb} twice and {2g.20gb ×3} spread both. The counts (and cost) do not change."""
+    stuck = _unspread(problem, units)
+    tries = SPREAD_REDEALS
+    while stuck and tries > 0:
+        improved = False
+        for a, i, b, j in itertools.chain.from_iterable(_exchanges(name, nodes, units) for name in stuck):
+            if tries <= 0:
+                break
+            tries -= 1
+            nodes[a].layouts[i], nodes[b].layouts[j] = nodes[b].layouts[j], nodes[a].layouts[i]
+            trial = _units(nodes, catalog)
+            _assign_replicas(problem, sol, nodes, trial)
+            left = _unspread(problem, trial)
+            if len(left) < len(stuck):
+                units, stuck, improved = trial, left, True
+                break
+            nodes[a].layouts[i], nodes[b].layouts[j] = nodes[b].layouts[j], nodes[a].layouts[i]
+        if not improved:
+            break
+    _units(nodes, catalog)  # positions as the kept units have them (an undone trial rebuilt them)
+    return units
+
+
+def _exchanges(name: str, nodes: list[_Node], units: list[_Unit]):
+    """(node a, GPU i, node b, GPU j): `name`'s only node a gives a GPU offering one of its
+    resources for a differently cut (or idle) GPU of fresh node b of the same group."""
+    resources = {u.resource for u in units if u.workload == name}
+    (a,) = {u.node for u in units if u.workload == name}
+    if nodes[a].kept:
+        return
+    gpu = nodes[a].group.gpu
+    for i, layout in sorted(nodes[a].layouts.items()):
+        if layout is None or not _offers(gpu, layout, resources):
+            continue
+        for b, node in enumerate(nodes):
+            if b == a or node.kept or node.group.id != nodes[a].group.id:
+                continue
+            for j, other in sorted(node.layouts.items()):
+                if other != layout:
+                    yield a, i, b, j
+
+
+def _offers(gpu: str, layout: LayoutOption, resources: set[str]) -> bool:
+    if layout.mode == "full":
+        return gpu in resources
+    return any(f"{gpu}/{profile}" in resources for profile, _ in layout.counts)
 
 
 def _fresh_tp_replicas_by_group(problem: PlanningProblem, sol: CountSolution) -> dict[int, Counter]:

@@ -470,6 +470,53 @@ def test_two_spread_workloads_cannot_share_a_one_gpu_node_one_of_them_fills(solv
         assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
 
 
+def _two_gpu_h100_slices(most: int) -> str:
+    """Market two-GPU H100 nodes; w0 wants two 4g.40gb slices, spread w1 and w2 two 2g.20gb each
+    (a random fleet, trimmed: greedy's plan failed verification)."""
+    return fleet(
+        f"""
+        node_types:
+          t1: {{gpu: H100-SXM5-80GB, count: 2, nvlink: all, price_per_hour: 0.25}}
+        market:
+          t1: {{max: {most}}}
+        """,
+        workloads(
+            generic("w0", 3, {f"{H100}/4g.40gb": 2}, memory_gb=4),
+            generic("w1", 1, {f"{H100}/2g.20gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
+            generic("w2", 1, {f"{H100}/2g.20gb": 1}, memory_gb=4, extra="replicas: {min: 2, spread: true}"),
+        ),
+    )
+
+
+@pytest.mark.parametrize("solver", ["cp-sat", "greedy"])
+def test_layouts_are_dealt_again_when_a_spread_workload_is_left_on_one_node(solver) -> None:
+    # Greedy's counts: {4g.40gb, 2g.20gb} on two GPUs and {2g.20gb x3} on one, over two nodes.
+    # Dealt kind by kind, one node got {4g, 2g} and {2g x3}, the other {4g, 2g} alone: one 2g.20gb
+    # slice there for two spread workloads, and greedy (which has no retry) failed verification.
+    plan = solve(_two_gpu_h100_slices(2), solver=solver)
+    assert plan.cost_per_hour == pytest.approx(0.50)
+    for name in ("w1", "w2"):
+        assert len({node.name for node in plan.nodes for gpu in node.gpus if name in _workloads_on(gpu)}) == 2
+
+
+def test_dealing_layouts_again_keeps_the_counts() -> None:
+    # Placement alone, on greedy's count solution: the same layouts and replicas, spread.
+    from collections import Counter
+
+    from planner.placement import place
+    from planner.problem import build_problem
+    from solvers import greedy
+
+    loaded = parse_fleet(_two_gpu_h100_slices(2), "fleet.yaml")
+    problem = build_problem(loaded)
+    sol = greedy.solve(problem)
+    assert sorted(sol.layouts.values()) == [1, 2]  # the two kinds the first deal got wrong
+    plan = place(problem, sol)
+    assert verify(plan, loaded) == []
+    cut = Counter(tuple(sorted(Counter(i.profile for i in gpu.instances).items())) for node in plan.nodes for gpu in node.gpus if gpu.instances)
+    assert cut == {(("2g.20gb", 1), ("4g.40gb", 1)): 2, (("2g.20gb", 3),): 1}
+
+
 def test_a_plan_solved_again_for_spread_reports_both_solves_time(monkeypatch) -> None:
     # The one-GPU fleet above: the light spread rows admit a three-node plan placement cannot
     # spread, so planning solves again unit by unit; `solver.seconds` is what the user waited.
