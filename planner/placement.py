@@ -278,6 +278,7 @@ def _exchanges(name: str, nodes: list[_Node], units: list[_Unit]):
     if nodes[a].kept:
         return
     gpu = nodes[a].group.gpu
+    tried: set[tuple] = set()  # GPUs cut alike on one node are the same exchange
     for i, layout in sorted(nodes[a].layouts.items()):
         if layout is None or not _offers(gpu, layout, resources):
             continue
@@ -285,7 +286,9 @@ def _exchanges(name: str, nodes: list[_Node], units: list[_Unit]):
             if b == a or node.kept or node.group.id != nodes[a].group.id:
                 continue
             for j, other in sorted(node.layouts.items()):
-                if other != layout:
+                key = (layout, b, other)
+                if other != layout and key not in tried:
+                    tried.add(key)
                     yield a, i, b, j
 
 
