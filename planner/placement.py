@@ -238,10 +238,12 @@ def _unspread(problem: PlanningProblem, units: list[_Unit]) -> list[str]:
 
 
 # Layout exchanges tried when a spread workload is stuck, each a full replica assignment: at most
-# SPREAD_REDEALS, and at most SPREAD_REDEAL_UNITS units placed in all (one trial on the XL
-# benchmark's greedy plan, 30,867 units, takes 0.6 s on this project's machine: 32 trials, ~20 s).
+# SPREAD_REDEALS, and at most SPREAD_REDEAL_UNITS units placed in all. One trial on the XL
+# benchmark's greedy plan (30,867 units) takes 0.6-0.85 s on this project's machine: 9 trials
+# there, under 8 s; L's (7,701 units) 38 trials, about 3 s; M and smaller, 100 trials in
+# milliseconds. Deterministic (no clock): the same counts give the same plan.
 SPREAD_REDEALS = 100
-SPREAD_REDEAL_UNITS = 1_000_000
+SPREAD_REDEAL_UNITS = 300_000
 
 
 def _redeal_for_spread(problem: PlanningProblem, sol: CountSolution, nodes: list[_Node], catalog, units: list[_Unit]) -> list[_Unit]:
@@ -251,12 +253,14 @@ def _redeal_for_spread(problem: PlanningProblem, sol: CountSolution, nodes: list
     exchange that leaves fewer workloads unspread. Why: layouts are dealt kind by kind, blind to
     who will need them. A random fleet's two-GPU nodes got {4g.40gb, 2g.20gb} and {2g.20gb ×3} on
     one node and {4g.40gb, 2g.20gb} on the other, one 2g.20gb slice for two spread workloads;
-    {4g.40gb, 2g.20gb} twice and {2g.20gb ×3} spread both. The counts (and cost) do not change."""
+    {4g.40gb, 2g.20gb} twice and {2g.20gb ×3} spread both. The counts do not change. The stuck
+    workloads take turns, so one that no exchange helps does not use up the others' tries."""
     stuck = _unspread(problem, units)
     tries = min(SPREAD_REDEALS, max(1, SPREAD_REDEAL_UNITS // max(len(units), 1)))
     while stuck and tries > 0:
         improved = False
-        for a, i, b, j in itertools.chain.from_iterable(_exchanges(name, nodes, units) for name in stuck):
+        turns = itertools.zip_longest(*(_exchanges(name, nodes, units) for name in stuck))
+        for a, i, b, j in (exchange for turn in turns for exchange in turn if exchange is not None):
             if tries <= 0:
                 break
             tries -= 1
@@ -276,24 +280,36 @@ def _redeal_for_spread(problem: PlanningProblem, sol: CountSolution, nodes: list
 
 def _exchanges(name: str, nodes: list[_Node], units: list[_Unit]):
     """(node a, GPU i, node b, GPU j): `name`'s only node a gives a GPU offering one of its
-    resources for a differently cut (or idle) GPU of fresh node b of the same group."""
+    resources for a differently cut (or idle) GPU of fresh node b of the same group. GPUs cut alike
+    on one node are one exchange: of those, a GPU whose layout is not today's goes first (the one
+    that is today's keeps it, and its index: no change to report)."""
     resources = {u.resource for u in units if u.workload == name}
     (a,) = {u.node for u in units if u.workload == name}
     if nodes[a].kept:
         return
     gpu = nodes[a].group.gpu
-    tried: set[tuple] = set()  # GPUs cut alike on one node are the same exchange
-    for i, layout in sorted(nodes[a].layouts.items()):
+    tried: set[tuple] = set()
+    for i, layout in _by_today(nodes[a]):
         if layout is None or not _offers(gpu, layout, resources):
             continue
         for b, node in enumerate(nodes):
             if b == a or node.kept or node.group.id != nodes[a].group.id:
                 continue
-            for j, other in sorted(node.layouts.items()):
+            for j, other in _by_today(node):
                 key = (layout, b, other)
                 if other != layout and key not in tried:
                     tried.add(key)
                     yield a, i, b, j
+
+
+def _by_today(node: _Node) -> list[tuple[int, LayoutOption | None]]:
+    """A fresh node's GPUs and layouts, those cut as today last, then by index."""
+    today = node.group.today
+
+    def as_today(i: int, layout) -> bool:
+        return today is not None and layout is not None and _same(today[i], layout)
+
+    return sorted(node.layouts.items(), key=lambda item: (as_today(*item), item[0]))
 
 
 def _offers(gpu: str, layout: LayoutOption, resources: set[str]) -> bool:

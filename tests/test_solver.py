@@ -517,6 +517,21 @@ def test_dealing_layouts_again_keeps_the_counts() -> None:
     assert cut == {(("2g.20gb", 1), ("4g.40gb", 1)): 2, (("2g.20gb", 3),): 1}
 
 
+def test_a_gpu_cut_as_today_is_the_last_a_layout_exchange_gives_away() -> None:
+    # Of GPUs cut alike, the exchange takes one whose layout is not today's: the other keeps its
+    # layout on its index, and the plan reports one change fewer.
+    from types import SimpleNamespace
+
+    from planner.placement import _by_today
+    from planner.problem import FULL, LayoutOption
+
+    half = LayoutOption.of_counts((("3g.40gb", 2),))
+    node = SimpleNamespace(group=SimpleNamespace(today=(("3g.40gb", "3g.40gb"), "off", None, ("1g.10gb",))), layouts={0: half, 1: FULL, 2: half, 3: None})
+    assert [i for i, _ in _by_today(node)] == [2, 3, 0, 1]
+    node.group.today = None  # today's layout unknown: index order
+    assert [i for i, _ in _by_today(node)] == [0, 1, 2, 3]
+
+
 def test_a_plan_solved_again_for_spread_reports_both_solves_time(monkeypatch) -> None:
     # The one-GPU fleet above: the light spread rows admit a three-node plan placement cannot
     # spread, so planning solves again unit by unit; `solver.seconds` is what the user waited.
