@@ -55,7 +55,6 @@ class _Node:
     kept: bool
     layouts: dict[int, LayoutOption | None] = field(default_factory=dict)  # gpu index -> layout (None idle)
     tp_groups: list[tuple[int, ...]] = field(default_factory=list)
-    positions: dict[int, tuple] = field(default_factory=dict)  # gpu index -> positional MIG layout
 
 
 def _market_names(problem: PlanningProblem) -> dict[int, list[str]]:
@@ -205,11 +204,10 @@ def place(problem: PlanningProblem, sol: CountSolution) -> Plan:
 
 
 def _units(nodes: list[_Node], catalog) -> list[_Unit]:
-    """Every node's units, in node and GPU order (and each MIG GPU's positional layout)."""
+    """Every node's units, in node and GPU order."""
     units: list[_Unit] = []
     for ni, node in enumerate(nodes):
         gpu = catalog.gpu(node.group.gpu)
-        node.positions = {}
         for t in sorted(node.tp_groups):
             units.append(_Unit(ni, str(Resource.tp(gpu.name, len(t))), tuple(t)))
         for i in sorted(node.layouts):
@@ -222,7 +220,6 @@ def _units(nodes: list[_Node], catalog) -> list[_Unit]:
             positional = mig.place(gpu, dict(layout.counts))
             if positional is None:
                 raise AssertionError(f"layout {layout.key} does not fit {gpu.name}")
-            node.positions[i] = positional
             for p in positional:
                 units.append(_Unit(ni, f"{gpu.name}/{p.profile}", (i,), p.start))
     return units
@@ -274,7 +271,6 @@ def _redeal_for_spread(problem: PlanningProblem, sol: CountSolution, nodes: list
             nodes[a].layouts[i], nodes[b].layouts[j] = nodes[b].layouts[j], nodes[a].layouts[i]
         if not improved:
             break
-    _units(nodes, catalog)  # positions as the kept units have them (an undone trial rebuilt them)
     return units
 
 

@@ -100,7 +100,7 @@ def _skip_unspreadable(
             break
         skipped.append(excluded_key(sol))
         try:
-            plan, issues, sol = _solve_and_place(loaded, solver, left, progress, dataclasses.replace(strict, excluded=tuple(skipped)), stop, bound)
+            plan, issues, sol = _solve_and_place(loaded, solver, left, progress, dataclasses.replace(strict, excluded=tuple(skipped)), stop, bound_floor=bound)
         except NoFeasiblePlan as exc:
             why = f"no plan spreads every spread workload over two nodes: placement could not spread {len(skipped)} plan(s) of the count model, and it has no other"
             raise _no_plan([why] + exc.reasons) from None
@@ -126,13 +126,13 @@ def _solve_and_place(
     progress,
     problem: PlanningProblem,
     stop: StopRequest,
-    bound_before_exclusions: int | None = None,
     bound_floor: int | None = None,
 ) -> tuple[Plan, list[str], CountSolution]:
     """The placed plan of the chosen solver (or greedy's), the verifier's findings on it, and the
-    count solution it places. With `problem.excluded`, the bound reported is
-    `bound_before_exclusions` (see `_skip_unspreadable`); `bound_floor` is a bound already proven
-    for every plan placement can spread (planning's first solve, on the retry), reported if higher."""
+    count solution it places. `bound_floor`: a bound already proven for every plan placement can
+    spread (planning's first solve, on the retry; the model's before any exclusion, with
+    `problem.excluded`), reported where higher. With `problem.excluded` it is the only bound: the
+    model's own holds only for the plans it has left (see `_skip_unspreadable`)."""
     from solvers import get_solver
 
     settings = loaded.fleet.solver
@@ -178,12 +178,12 @@ def _solve_and_place(
         reasons = [f"no plan found within the time limit of {limit:g} s, and none proven impossible: raise --time-limit"]
         raise _no_plan(reasons + [r for r in explain_infeasible(problem) if not r.startswith("every workload")])
     sol.time_limit_s = None if solver == "greedy" else limit
+    if problem.excluded:
+        sol.bound_scaled = None
     if bound_floor is not None and (sol.bound_scaled is None or sol.bound_scaled < bound_floor):
         sol.bound_scaled = min(bound_floor, sol.cost_scaled)
-        sol.status = "optimal" if sol.bound_scaled >= sol.cost_scaled else "feasible"
-    if problem.excluded:
-        sol.bound_scaled = bound_before_exclusions
-        sol.status = "optimal" if bound_before_exclusions is not None and bound_before_exclusions >= sol.cost_scaled else "feasible"
+    if problem.excluded or bound_floor is not None:
+        sol.status = "optimal" if sol.bound_scaled is not None and sol.bound_scaled >= sol.cost_scaled else "feasible"
     plan = place(problem, sol)
     return plan, verify(plan, loaded, problem.perf), sol
 

@@ -521,7 +521,7 @@ def _exclude(model: Backend, v: CountModel, values: tuple, number: int) -> None:
     if any(key not in tables[table] for table, key in excluded):
         return  # a variable it used is not in this model (a restricted one): it cannot recur here
     differs = []
-    for table, variables in v.tables().items():
+    for table, variables in tables.items():
         for key, var in variables.items():
             value, ub = excluded.get((table, key), 0), v.upper[table, key]
             if value < ub:
