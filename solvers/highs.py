@@ -145,17 +145,11 @@ def solve_in_process(
     full = _solve_full(problem, start + FULL_SHARE * (deadline - start), relative_gap, seed, hint)
     if full.status in ("optimal", "infeasible"):
         return full
-    known = [plan for plan in (full, hint) if plan is not None and plan.cost_scaled is not None]
-    best_known = min(known, key=lambda plan: plan.cost_scaled, default=None)
-    try:
-        pool = replica_patterns.lp_priced(problem, known, deadline - PATTERN_MIP_MIN_S)
-        if deadline - time.time() < PATTERN_MIP_MIN_S:  # the LP took the pattern MIP's time
-            return _merged(full, _solve_full(problem, deadline, relative_gap, seed, best_known))
-        found = replica_patterns.solve_restricted(problem, pool, deadline - 1.0, seed, best_known)
-    except Exception as exc:  # the full model's plan and bound must reach the parent regardless
-        full.notes.append(f"replica patterns failed ({type(exc).__name__}: {exc})")
-        return full
-    found.solver = "highs-patterns"
+    # The pattern MIP stops a second early (its answer must get back); where the LP leaves it too
+    # little time, the full model goes on instead, from the cheaper known plan.
+    found = replica_patterns.search(
+        problem, deadline, seed, [full, hint], mip_deadline=deadline - 1.0, or_else=lambda start: _solve_full(problem, deadline, relative_gap, seed, start)
+    )
     return _merged(full, found)
 
 

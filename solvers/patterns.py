@@ -32,6 +32,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from ortools.linear_solver import pywraplp
@@ -176,15 +177,27 @@ def lp_priced(problem: PlanningProblem, known: list[CountSolution | None], deadl
     return pool.patterns
 
 
-def search(problem: PlanningProblem, deadline: float, seed: int, known: list[CountSolution | None]) -> CountSolution:
+def search(
+    problem: PlanningProblem,
+    deadline: float,
+    seed: int,
+    known: list[CountSolution | None],
+    mip_deadline: float | None = None,
+    or_else: Callable[[CountSolution | None], CountSolution] | None = None,
+) -> CountSolution:
     """The pattern MIP over the LP-priced pool and the `known` plans' patterns, from the cheapest of
-    them, until `deadline` (or done): a plan of the full model, no bound. Failures come back as a
-    note: the caller carries on with the plans it has."""
+    them, until `mip_deadline` (default `deadline`) or done: a plan of the full model, no bound.
+    The LP must be done `PATTERN_MIP_MIN_S` before `deadline`; where it took that time, `or_else`
+    (given the cheapest known plan) runs instead, if given, else the MIP gets the known plans'
+    patterns and what time is left. Failures come back as a note: the caller carries on with the
+    plans it has."""
     known = [plan for plan in known if plan is not None and plan.cost_scaled is not None]
+    start = min(known, key=lambda plan: plan.cost_scaled, default=None)
     try:
         pool = lp_priced(problem, known, deadline - PATTERN_MIP_MIN_S)
-        start = min(known, key=lambda plan: plan.cost_scaled, default=None)
-        found = solve_restricted(problem, pool, deadline, seed, start)
+        if or_else is not None and deadline - time.time() < PATTERN_MIP_MIN_S:
+            return or_else(start)
+        found = solve_restricted(problem, pool, deadline if mip_deadline is None else mip_deadline, seed, start)
     except Exception as exc:
         return CountSolution(status="unknown", solver="highs-patterns", notes=[f"replica patterns failed ({type(exc).__name__}: {exc})"])
     found.solver = "highs-patterns"
